@@ -1,0 +1,1 @@
+"""The hot loops, each written twice: a plain NumPy reference and a Numba kernel."""
