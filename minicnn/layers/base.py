@@ -49,6 +49,10 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self.built = False
+        # The first layer of a model has no layer below it to pass a gradient to;
+        # Sequential sets this to False there and backward may then return None
+        # (for Conv2D this skips the whole col2im of the biggest activation).
+        self.needs_input_grad = True
 
     # --- the contract -------------------------------------------------------------
     def build(self, input_shape, rng=None, dtype=np.float32):
