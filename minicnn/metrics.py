@@ -24,7 +24,10 @@ Bad input is refused with a ValueError that names the argument: labels outside
 import numpy as np
 
 __all__ = [
-    "roc_auc", "get_streaming_metric", "StreamingAccuracy",
+    "accuracy", "precision", "recall", "sensitivity", "specificity", "f1_score",
+    "confusion_matrix", "roc_curve", "roc_auc", "precision_recall_curve",
+    "average_precision", "choose_threshold", "bootstrap_ci", "brier_score",
+    "reliability_curve", "summarize", "get_streaming_metric", "StreamingAccuracy",
     "StreamingPrecision", "StreamingRecall", "StreamingAUC",
 ]
 
@@ -129,6 +132,338 @@ def roc_auc(y_true, y_score):
     ranks = _average_ranks(s)
     u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
+
+
+# --- metrics on thresholded predictions -----------------------------------------------
+def confusion_matrix(y_true, y_pred):
+    """Counts of the four outcomes, ``[[tn, fp], [fn, tp]]`` (rows: truth, columns: prediction).
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays (N,) or (N, 1) of 0/1
+
+    Returns
+    -------
+    ndarray (2, 2) of int64, summing to N
+    """
+    y = _as_labels(y_true, "y_true")
+    p = _as_labels(y_pred, "y_pred")
+    _check_pair(y, p, "y_true", "y_pred")
+    # 2 * truth + prediction is 0 (tn), 1 (fp), 2 (fn) or 3 (tp): one bincount counts all four.
+    return np.bincount(2 * y + p, minlength=4).reshape(2, 2)
+
+
+def _ratio(num, den):
+    """num / den, or 0.0 when den is 0 (scikit-learn's zero_division=0)."""
+    return float(num / den) if den else 0.0
+
+
+def accuracy(y_true, y_pred):
+    """(tp + tn) / N: the fraction of predictions that are right."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tp + tn, tn + fp + fn + tp)
+
+
+def precision(y_true, y_pred):
+    """tp / (tp + fp): of those called positive, the fraction that are. 0.0 if none called positive."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tp, tp + fp)
+
+
+def recall(y_true, y_pred):
+    """tp / (tp + fn), the sensitivity: the fraction of positives found. 0.0 if no positive."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tp, tp + fn)
+
+
+sensitivity = recall
+
+
+def specificity(y_true, y_pred):
+    """tn / (tn + fp): the fraction of negatives correctly cleared. 0.0 if no negative."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(tn, tn + fp)
+
+
+def f1_score(y_true, y_pred):
+    """2 tp / (2 tp + fp + fn), the harmonic mean of precision and recall. 0.0 if tp = fp = fn = 0."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+# --- curves over every threshold -------------------------------------------------------
+def _cumulative_counts(y, s):
+    """True and false positives when predicting ``s >= t`` for each distinct score ``t``.
+
+    Returns ``(tps, fps, thresholds)`` with thresholds decreasing: sorting scores
+    from high to low, lowering the threshold past each distinct value adds every
+    example holding that value at once (so ties move the curve diagonally).
+    """
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    # Last position of each run of equal scores.
+    last = np.r_[np.flatnonzero(s_sorted[1:] != s_sorted[:-1]), s_sorted.shape[0] - 1]
+    tps = np.cumsum(y_sorted)[last]
+    fps = (last + 1) - tps
+    return tps, fps, s_sorted[last]
+
+
+def roc_curve(y_true, y_score):
+    """ROC curve: false and true positive rates as the threshold falls.
+
+    Predicting positive when ``y_score >= thresholds[i]`` gives rates
+    ``fpr[i] = fp / N_neg`` and ``tpr[i] = tp / N_pos``. As in scikit-learn,
+    thresholds are the distinct scores in decreasing order with ``inf`` in front
+    (nothing predicted positive, the point (0, 0)); the last point is (1, 1).
+    Unlike scikit-learn's default, no intermediate point is dropped
+    (``drop_intermediate=False``). Both classes must be present.
+
+    Returns
+    -------
+    fpr, tpr : ndarray (K + 1,) non-decreasing
+    thresholds : ndarray (K + 1,) decreasing, ``thresholds[0] = inf``
+    """
+    y, s = _labels_and_scores(y_true, y_score)
+    n_pos = _both_classes(y, "the ROC curve")
+    tps, fps, thr = _cumulative_counts(y, s)
+    tpr = np.r_[0, tps] / n_pos
+    fpr = np.r_[0, fps] / (y.shape[0] - n_pos)
+    return fpr, tpr, np.r_[np.inf, thr]
+
+
+def precision_recall_curve(y_true, y_score):
+    """Precision and recall at every threshold, in scikit-learn's order.
+
+    Thresholds are the distinct scores in *increasing* order; ``precision[i]``
+    and ``recall[i]`` belong to predicting ``y_score >= thresholds[i]``. A last
+    point (precision 1, recall 0) with no threshold closes the curve, so
+    ``precision`` and ``recall`` have one entry more than ``thresholds``.
+    Needs at least one positive (recall is undefined otherwise).
+
+    Returns
+    -------
+    precision : ndarray (K + 1,)
+    recall : ndarray (K + 1,) non-increasing, ending at 0
+    thresholds : ndarray (K,) increasing
+    """
+    y, s = _labels_and_scores(y_true, y_score)
+    if y.sum() == 0:
+        raise ValueError("the precision-recall curve is undefined when y_true holds no "
+                         "positive (1) label: recall divides by the number of positives")
+    tps, fps, thr = _cumulative_counts(y, s)
+    prec = tps / (tps + fps)          # never 0/0: each threshold admits at least one example
+    rec = tps / tps[-1]
+    return np.r_[prec[::-1], 1.0], np.r_[rec[::-1], 0.0], thr[::-1]
+
+
+def average_precision(y_true, y_score):
+    """Average precision, scikit-learn's step-wise sum (no interpolation).
+
+        AP = sum_n (R_n - R_{n-1}) P_n
+
+    over thresholds from high to low, with R_0 = 0: the precision at each
+    threshold weighted by the recall it adds. Needs at least one positive.
+    """
+    prec, rec, _ = precision_recall_curve(y_true, y_score)
+    # Arrays run from low to high threshold; recall falls along them, so -diff is the gain.
+    return float(-np.sum(np.diff(rec) * prec[:-1]))
+
+
+# --- choosing an operating point -------------------------------------------------------
+def choose_threshold(y_true, y_score, target_sensitivity=None):
+    """Threshold for ``y_score >= threshold`` chosen on a validation set.
+
+    With ``target_sensitivity`` (in (0, 1]): the *highest* threshold whose
+    sensitivity on this set is at least the target. Raising the threshold only
+    loses positives, so the highest such one keeps the most specificity. The
+    result is always one of the scores (the lowest score gives sensitivity 1,
+    so a target is always reachable).
+
+    With ``target_sensitivity=None``: the threshold maximising Youden's
+    J = sensitivity + specificity - 1 = tpr - fpr. Ties go to the highest
+    threshold among the maximisers (the more specific choice).
+
+    Choose on validation data, never on the test set you report: a threshold
+    tuned on the test set makes its sensitivity an optimistic estimate.
+
+    Returns
+    -------
+    float, one of the values of ``y_score``
+    """
+    fpr, tpr, thr = roc_curve(y_true, y_score)
+    fpr, tpr, thr = fpr[1:], tpr[1:], thr[1:]      # drop the inf point: it predicts nothing
+    if target_sensitivity is None:
+        return float(thr[np.argmax(tpr - fpr)])     # argmax takes the first = highest threshold
+    t = float(target_sensitivity)
+    if not 0.0 < t <= 1.0:
+        raise ValueError(f"target_sensitivity must be in (0, 1], got {target_sensitivity!r}")
+    # tpr rises as the threshold falls: the first index reaching the target is the highest threshold.
+    # A tiny tolerance keeps e.g. target 0.95 reachable when tpr is 19/20 computed as 0.9499999.
+    return float(thr[np.argmax(tpr >= t - 1e-12)])
+
+
+# --- uncertainty -------------------------------------------------------------------------
+_THRESHOLDED = {"accuracy": accuracy, "precision": precision, "recall": recall,
+                "sensitivity": recall, "specificity": specificity, "f1": f1_score}
+
+
+def _resolve_metric(metric, threshold):
+    """A function (y_true, y_score) -> float from a callable or a name."""
+    if callable(metric):
+        return metric
+    if metric in ("auc", "roc_auc"):
+        return roc_auc
+    if metric == "average_precision":
+        return average_precision
+    if metric == "brier":
+        return brier_score
+    if metric in _THRESHOLDED:
+        fn = _THRESHOLDED[metric]
+        return lambda y, s: fn(y, (s >= threshold).astype(np.int64))
+    raise ValueError(f"metric {metric!r} is not callable nor one of "
+                     f"{sorted(['auc', 'average_precision', 'brier', *_THRESHOLDED])}")
+
+
+def bootstrap_ci(metric, y_true, y_score, n=1000, seed=0, alpha=0.05, threshold=0.5):
+    """Percentile bootstrap interval of a metric, repeatable from ``seed``.
+
+    Draws ``n`` resamples of the N examples with replacement (from
+    ``numpy.random.default_rng(seed)``), computes the metric on each and returns
+    the ``alpha/2`` and ``1 - alpha/2`` percentiles (95% for the default alpha).
+    Resamples that hold only one class are skipped, because AUC (and the
+    curves) are undefined on them; with a test set of realistic size they
+    practically never occur. If more than half are skipped, ValueError.
+
+    Parameters
+    ----------
+    metric : callable (y_true, y_score) -> float, or a name: "auc",
+        "average_precision", "brier", or a thresholded one ("accuracy",
+        "precision", "recall", "sensitivity", "specificity", "f1") applied to
+        ``y_score >= threshold``.
+    y_true : array (N,) of 0/1
+    y_score : array (N,) of scores
+    n : int, number of resamples
+    seed : int or None
+    alpha : float in (0, 1)
+    threshold : float, used only by thresholded metric names
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+    """
+    y, s = _labels_and_scores(y_true, y_score)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if int(n) < 1:
+        raise ValueError(f"n (the number of resamples) must be at least 1, got {n!r}")
+    fn = _resolve_metric(metric, threshold)
+    values = _bootstrap(lambda yb, sb: [fn(yb, sb)], y, s, int(n), seed)[:, 0]
+    lo, hi = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(lo), float(hi)
+
+
+def _bootstrap(fn, y, s, n, seed):
+    """Apply ``fn(y_b, s_b) -> list of floats`` to ``n`` resamples; rows of the results."""
+    rng = np.random.default_rng(seed)
+    size = y.shape[0]
+    rows, skipped = [], 0
+    for _ in range(n):
+        idx = rng.integers(0, size, size=size)
+        yb = y[idx]
+        n_pos = int(yb.sum())
+        if n_pos == 0 or n_pos == size:
+            skipped += 1
+            continue
+        rows.append(fn(yb, s[idx]))
+    if skipped > n // 2:
+        raise ValueError(f"bootstrap: {skipped} of {n} resamples held only one class; "
+                         "the data has too few examples of one class for an interval")
+    return np.asarray(rows, dtype=np.float64)
+
+
+# --- calibration -----------------------------------------------------------------------
+def _as_probabilities(y_prob):
+    p = _as_scores(y_prob, "y_prob")
+    if p.size and (p.min() < 0.0 or p.max() > 1.0):
+        raise ValueError(f"y_prob: probabilities must lie in [0, 1], got values in "
+                         f"[{p.min():.4g}, {p.max():.4g}] (pass sigmoid(logits), not logits)")
+    return p
+
+
+def brier_score(y_true, y_prob):
+    """Mean squared error of the probabilities, mean((p - y)^2); 0 is perfect, 0.25 is a coin."""
+    y = _as_labels(y_true, "y_true")
+    p = _as_probabilities(y_prob)
+    _check_pair(y, p, "y_true", "y_prob")
+    return float(np.mean((p - y) ** 2))
+
+
+def reliability_curve(y_true, y_prob, n_bins=10):
+    """Observed frequency of positives against predicted probability, per bin.
+
+    [0, 1] is cut into ``n_bins`` equal bins, as scikit-learn's
+    ``calibration_curve(strategy="uniform")`` does: bin edges ``k / n_bins``,
+    each bin closed on the right, (a, b], the first also holding 0. Empty bins
+    are left out. A calibrated model lies on the diagonal.
+
+    Returns
+    -------
+    mean_predicted : ndarray (B,) mean probability in each non-empty bin
+    fraction_positive : ndarray (B,) fraction of label 1 in each
+    counts : ndarray (B,) int64, examples in each
+    """
+    y = _as_labels(y_true, "y_true")
+    p = _as_probabilities(y_prob)
+    _check_pair(y, p, "y_true", "y_prob")
+    if int(n_bins) < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins!r}")
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    bins = np.searchsorted(edges[1:-1], p, side="left")
+    counts = np.bincount(bins, minlength=n_bins)
+    sum_p = np.bincount(bins, weights=p, minlength=n_bins)
+    sum_y = np.bincount(bins, weights=y, minlength=n_bins)
+    keep = counts > 0
+    return sum_p[keep] / counts[keep], sum_y[keep] / counts[keep], counts[keep].astype(np.int64)
+
+
+# --- everything at one threshold, for a report -------------------------------------------
+def summarize(y_true, y_prob, threshold=0.5, n_bootstrap=1000, seed=0, alpha=0.05):
+    """All the numbers a clinician reads, at one threshold, with bootstrap intervals.
+
+    Predictions are ``y_prob >= threshold``. Each interval comes from the same
+    ``n_bootstrap`` resamples (see ``bootstrap_ci``); ``n_bootstrap=0`` skips them.
+
+    Returns
+    -------
+    dict with "threshold", "n", "n_positive", "auc", "average_precision",
+    "accuracy", "precision", "recall", "specificity", "f1", "brier",
+    "confusion_matrix" ([[tn, fp], [fn, tp]] as lists), and "<name>_ci" = [lo, hi]
+    for auc, average_precision, accuracy, precision, recall, specificity, f1.
+    Plain Python types throughout, ready for ``json.dump``.
+    """
+    y = _as_labels(y_true, "y_true")
+    p = _as_probabilities(y_prob)
+    _check_pair(y, p, "y_true", "y_prob")
+    _both_classes(y, "a summary with AUC")
+    threshold = float(threshold)
+    names = ["auc", "average_precision", "accuracy", "precision", "recall", "specificity", "f1"]
+
+    def all_metrics(yb, pb):
+        (tn, fp), (fn, tp) = confusion_matrix(yb, (pb >= threshold).astype(np.int64))
+        return [roc_auc(yb, pb), average_precision(yb, pb), _ratio(tp + tn, yb.shape[0]),
+                _ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(tn, tn + fp),
+                _ratio(2 * tp, 2 * tp + fp + fn)]
+
+    out = {"threshold": threshold, "n": int(y.shape[0]), "n_positive": int(y.sum())}
+    out.update(zip(names, (float(v) for v in all_metrics(y, p))))
+    out["brier"] = brier_score(y, p)
+    out["confusion_matrix"] = confusion_matrix(y, (p >= threshold).astype(np.int64)).tolist()
+    if n_bootstrap:
+        values = _bootstrap(all_metrics, y, p, int(n_bootstrap), seed)
+        lo, hi = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+        for name, a, b in zip(names, lo, hi):
+            out[f"{name}_ci"] = [float(a), float(b)]
+    return out
 
 
 # --- streaming versions for fit ------------------------------------------------------

@@ -83,3 +83,301 @@ def test_streaming_rejects_bad_batches():
         m.update([0, 1], [0.1, np.nan])
     with pytest.raises(ValueError, match="same length"):
         m.update([0, 1, 1], [0.1, 0.2])
+
+
+# --- hand-worked cases ---------------------------------------------------------------
+Y4 = np.array([0, 0, 1, 1])
+S4 = np.array([0.1, 0.4, 0.35, 0.8])
+
+
+def test_confusion_and_thresholded_metrics_by_hand():
+    y = [1, 1, 0, 0, 1]
+    p = [1, 0, 0, 1, 1]
+    cm = M.confusion_matrix(y, p)
+    assert cm.tolist() == [[1, 1], [1, 2]]              # tn fp / fn tp
+    assert M.accuracy(y, p) == pytest.approx(3 / 5)
+    assert M.precision(y, p) == pytest.approx(2 / 3)
+    assert M.recall(y, p) == pytest.approx(2 / 3)
+    assert M.sensitivity(y, p) == M.recall(y, p)
+    assert M.specificity(y, p) == pytest.approx(1 / 2)
+    assert M.f1_score(y, p) == pytest.approx(2 / 3)
+
+
+def test_zero_division_rule_gives_zero():
+    assert M.precision([1, 0], [0, 0]) == 0.0           # nothing predicted positive
+    assert M.recall([0, 0], [1, 0]) == 0.0              # no positive example
+    assert M.specificity([1, 1], [1, 0]) == 0.0         # no negative example
+    assert M.f1_score([0, 0], [0, 0]) == 0.0            # tp = fp = fn = 0
+
+
+def test_roc_curve_by_hand():
+    fpr, tpr, thr = M.roc_curve(Y4, S4)
+    assert thr[0] == np.inf
+    np.testing.assert_allclose(thr[1:], [0.8, 0.4, 0.35, 0.1])
+    np.testing.assert_allclose(tpr, [0, 0.5, 0.5, 1, 1])
+    np.testing.assert_allclose(fpr, [0, 0, 0.5, 0.5, 1])
+    assert M.roc_auc(Y4, S4) == pytest.approx(0.75)
+    assert M.roc_auc(Y4, S4) == pytest.approx(np.trapezoid(tpr, fpr))
+
+
+def test_precision_recall_and_ap_by_hand():
+    prec, rec, thr = M.precision_recall_curve(Y4, S4)
+    np.testing.assert_allclose(thr, [0.1, 0.35, 0.4, 0.8])
+    np.testing.assert_allclose(prec, [0.5, 2 / 3, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(rec, [1.0, 1.0, 0.5, 0.5, 0.0])
+    # AP = 0.5 * 1 (first positive at the top) + 0.5 * 2/3 (second at rank 3)
+    assert M.average_precision(Y4, S4) == pytest.approx(0.5 + 0.5 * 2 / 3)
+
+
+def test_auc_ties_count_half():
+    # positive 0.5 vs negatives 0.5 (tie, 1/2) and 0.2 (win, 1); positive 0.9 wins both: (1.5 + 2) / 4
+    assert M.roc_auc([1, 1, 0, 0], [0.5, 0.9, 0.5, 0.2]) == pytest.approx(3.5 / 4)
+
+
+def test_choose_threshold_by_hand():
+    assert M.choose_threshold(Y4, S4, target_sensitivity=0.5) == 0.8
+    assert M.choose_threshold(Y4, S4, target_sensitivity=0.6) == 0.35
+    assert M.choose_threshold(Y4, S4, target_sensitivity=1.0) == 0.35
+    # Youden's J: 0.5 at both 0.8 and 0.35; the tie goes to the higher threshold.
+    assert M.choose_threshold(Y4, S4) == 0.8
+
+
+def test_choose_threshold_reaches_a_target_like_0_95_exactly():
+    # 20 positives at scores 1..20, 20 negatives at 0.5 ... 19.5: 19/20 = 0.95 must count as reached.
+    y = np.r_[np.ones(20), np.zeros(20)]
+    s = np.r_[np.arange(1, 21), np.arange(20) + 0.5]
+    t = M.choose_threshold(y, s, target_sensitivity=0.95)
+    assert t == 2.0
+    assert M.recall(y, (s >= t).astype(int)) == pytest.approx(0.95)
+
+
+def test_choose_threshold_rejects_bad_target():
+    with pytest.raises(ValueError, match="target_sensitivity"):
+        M.choose_threshold(Y4, S4, target_sensitivity=1.5)
+    with pytest.raises(ValueError, match="target_sensitivity"):
+        M.choose_threshold(Y4, S4, target_sensitivity=0)
+
+
+def test_brier_and_reliability_by_hand():
+    assert M.brier_score([0, 1], [0.2, 0.6]) == pytest.approx((0.04 + 0.16) / 2)
+    y = [0, 0, 1, 1, 1]
+    p = [0.1, 0.15, 0.2, 0.9, 1.0]
+    mean_p, frac, counts = M.reliability_curve(y, p, n_bins=2)
+    np.testing.assert_allclose(mean_p, [0.15, 0.95])
+    np.testing.assert_allclose(frac, [1 / 3, 1.0])
+    assert counts.tolist() == [3, 2]
+    with pytest.raises(ValueError, match="y_prob.*\\[0, 1\\]"):
+        M.brier_score([0, 1], [-0.5, 2.0])
+
+
+# --- degenerate input ------------------------------------------------------------------
+def test_one_class_auc_is_an_error_not_a_number():
+    with pytest.raises(ValueError, match="only one class"):
+        M.roc_auc([1, 1, 1], [0.2, 0.5, 0.9])
+    with pytest.raises(ValueError, match="only one class"):
+        M.roc_curve([0, 0], [0.2, 0.5])
+    with pytest.raises(ValueError, match="no positive"):
+        M.average_precision([0, 0], [0.2, 0.5])
+
+
+def test_all_scores_equal_give_auc_one_half():
+    assert M.roc_auc([0, 1, 1, 0, 1], np.full(5, 0.3)) == 0.5
+
+
+@pytest.mark.parametrize("fn", [M.roc_auc, M.roc_curve, M.average_precision, M.choose_threshold])
+def test_nan_scores_are_refused_by_name(fn):
+    with pytest.raises(ValueError, match="y_score.*NaN"):
+        fn([0, 1, 1], [0.1, np.nan, 0.3])
+
+
+@pytest.mark.parametrize("fn", [M.roc_auc, M.accuracy, M.confusion_matrix, M.brier_score])
+def test_mismatched_lengths_are_refused(fn):
+    with pytest.raises(ValueError, match="same length"):
+        fn([0, 1, 1], [0, 1])
+
+
+def test_labels_outside_0_1_and_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="y_true.*0 or 1.*2"):
+        M.roc_auc([0, 1, 2], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="y_pred.*0 or 1"):
+        M.accuracy([0, 1], [0.3, 0.7])                   # probabilities where labels belong
+    with pytest.raises(ValueError, match="y_score.*shape"):
+        M.roc_auc([0, 1], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="empty"):
+        M.accuracy([], [])
+
+
+def test_column_vectors_and_bools_are_accepted():
+    assert M.roc_auc(Y4[:, None], S4[:, None].astype(np.float32)) == pytest.approx(0.75)
+    assert M.accuracy(np.array([True, False]), [1, 0]) == 1.0
+
+
+# --- bootstrap ---------------------------------------------------------------------------
+def test_bootstrap_is_repeatable_and_sensible():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    s = y + rng.normal(0, 1.0, 300)
+    a = M.bootstrap_ci("auc", y, s, n=300, seed=7)
+    assert a == M.bootstrap_ci(M.roc_auc, y, s, n=300, seed=7)        # same draws, name or callable
+    assert a != M.bootstrap_ci("auc", y, s, n=300, seed=8)
+    auc = M.roc_auc(y, s)
+    assert a[0] < auc < a[1]
+    assert 0.03 < a[1] - a[0] < 0.2                                   # ~ +-2 standard errors at N=300
+    narrow = M.bootstrap_ci("auc", y, s, n=300, seed=7, alpha=0.5)
+    assert a[0] < narrow[0] < narrow[1] < a[1]
+
+
+def test_bootstrap_thresholded_names_use_the_threshold():
+    y = np.array([0, 0, 0, 1, 1, 1] * 10)
+    s = np.array([0.1, 0.2, 0.6, 0.4, 0.7, 0.9] * 10)
+    lo, hi = M.bootstrap_ci("recall", y, s, n=200, seed=0, threshold=0.3)
+    assert lo == hi == 1.0                                            # every positive >= 0.3
+    lo, hi = M.bootstrap_ci("specificity", y, s, n=200, seed=0, threshold=0.95)
+    assert lo == hi == 1.0
+    with pytest.raises(ValueError, match="not callable"):
+        M.bootstrap_ci("kappa", y, s)
+
+
+def test_bootstrap_skips_one_class_resamples_and_says_when_too_many():
+    # With two examples, a resample holds one class half the time; n=1 makes it all or nothing.
+    outcomes = []
+    for seed in range(12):
+        try:
+            M.bootstrap_ci("auc", [0, 1], [0.2, 0.8], n=1, seed=seed)
+            outcomes.append("ok")
+        except ValueError as err:
+            assert "only one class" in str(err)
+            outcomes.append("skipped")
+    assert set(outcomes) == {"ok", "skipped"}
+
+
+def test_summarize_has_every_key_and_agrees_with_the_functions():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.5 * y + rng.random(200) * 0.6, 0, 1)
+    d = M.summarize(y, p, threshold=0.4, n_bootstrap=100, seed=1)
+    pred = (p >= 0.4).astype(int)
+    assert d["auc"] == pytest.approx(M.roc_auc(y, p))
+    assert d["specificity"] == pytest.approx(M.specificity(y, pred))
+    assert d["f1"] == pytest.approx(M.f1_score(y, pred))
+    assert d["confusion_matrix"] == M.confusion_matrix(y, pred).tolist()
+    assert d["auc_ci"] == list(M.bootstrap_ci("auc", y, p, n=100, seed=1))
+    for k in ("accuracy", "precision", "recall", "specificity", "f1", "average_precision"):
+        lo, hi = d[k + "_ci"]
+        assert 0.0 <= lo <= hi <= 1.0
+    import json
+    json.dumps(d)                                                     # plain Python types only
+
+
+# --- properties ----------------------------------------------------------------------------
+from hypothesis import assume, given, settings                       # noqa: E402
+from hypothesis import strategies as st                              # noqa: E402
+from hypothesis.extra import numpy as hnp                            # noqa: E402
+
+
+@st.composite
+def labels_and_int_scores(draw, max_n=40):
+    """Labels with both classes and small integer scores (many ties)."""
+    n = draw(st.integers(2, max_n))
+    y = draw(hnp.arrays(np.int64, n, elements=st.integers(0, 1)))
+    assume(0 < y.sum() < n)
+    s = draw(hnp.arrays(np.int64, n, elements=st.integers(-6, 6)))
+    return y, s
+
+
+def _auc_by_pairs(y, s):
+    pos, neg = s[y == 1], s[y == 0]
+    diff = pos[:, None] - neg[None, :]
+    return ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+
+
+@settings(deadline=None, max_examples=60)
+@given(labels_and_int_scores())
+def test_auc_equals_the_pairwise_definition_with_ties(ys):
+    y, s = ys
+    assert M.roc_auc(y, s) == pytest.approx(_auc_by_pairs(y, s))
+    fpr, tpr, _ = M.roc_curve(y, s)
+    assert M.roc_auc(y, s) == pytest.approx(np.trapezoid(tpr, fpr))
+
+
+@settings(deadline=None, max_examples=60)
+@given(labels_and_int_scores())
+def test_auc_invariant_to_strictly_increasing_transform(ys):
+    y, s = ys
+    # 2 s^3 + s + 7 is strictly increasing on the integers and exact in float64.
+    assert M.roc_auc(y, 2.0 * s ** 3 + s + 7) == pytest.approx(M.roc_auc(y, s))
+    assert M.roc_auc(y, np.exp(s / 3.0)) == pytest.approx(M.roc_auc(y, s))
+
+
+@settings(deadline=None, max_examples=60)
+@given(labels_and_int_scores())
+def test_flipping_labels_or_scores_gives_one_minus_auc(ys):
+    y, s = ys
+    auc = M.roc_auc(y, s)
+    assert M.roc_auc(1 - y, s) == pytest.approx(1 - auc)
+    assert M.roc_auc(y, -s) == pytest.approx(1 - auc)
+
+
+@settings(deadline=None, max_examples=60)
+@given(labels_and_int_scores(), st.floats(0.05, 1.0))
+def test_confusion_counts_and_chosen_threshold(ys, target):
+    y, s = ys
+    t = M.choose_threshold(y, s, target_sensitivity=target)
+    pred = (s >= t).astype(int)
+    cm = M.confusion_matrix(y, pred)
+    assert cm.sum() == len(y) and (cm >= 0).all()
+    assert cm[1].sum() == y.sum()                                     # row 1 = the positives
+    assert M.recall(y, pred) >= target - 1e-12
+    higher = s[s > t]
+    if higher.size:                                                   # the next higher score misses it
+        assert M.recall(y, (s >= higher.min()).astype(int)) < target - 1e-12
+    j = M.choose_threshold(y, s)
+    fpr, tpr, _ = M.roc_curve(y, s)
+    pj = (s >= j).astype(int)
+    assert M.recall(y, pj) - (1 - M.specificity(y, pj)) == pytest.approx((tpr - fpr).max())
+
+
+@settings(deadline=None, max_examples=40)
+@given(labels_and_int_scores())
+def test_average_precision_bounds(ys):
+    y, s = ys
+    ap = M.average_precision(y, s)
+    assert 0.0 <= ap <= 1.0
+    assert M.average_precision(y, y + 0.0) == pytest.approx(1.0)     # perfect ranking
+
+
+# --- scikit-learn, the reference, when installed ----------------------------------------------
+def test_matches_scikit_learn():
+    skm = pytest.importorskip("sklearn.metrics", reason="scikit-learn is an optional reference")
+    from sklearn.calibration import calibration_curve
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        n = int(rng.integers(2, 60))
+        y = rng.integers(0, 2, n)
+        if y.min() == y.max():
+            continue
+        s = rng.integers(0, 8, n) / 7.0 if rng.random() < 0.5 else rng.random(n)
+        pred = (s >= 0.5).astype(int)
+        fpr, tpr, thr = M.roc_curve(y, s)
+        fpr2, tpr2, thr2 = skm.roc_curve(y, s, drop_intermediate=False)
+        np.testing.assert_allclose(fpr, fpr2)
+        np.testing.assert_allclose(tpr, tpr2)
+        np.testing.assert_array_equal(thr, thr2)
+        assert M.roc_auc(y, s) == pytest.approx(skm.roc_auc_score(y, s))
+        p, r, t = M.precision_recall_curve(y, s)
+        p2, r2, t2 = skm.precision_recall_curve(y, s)
+        np.testing.assert_allclose(p, p2)
+        np.testing.assert_allclose(r, r2)
+        np.testing.assert_allclose(t, t2)
+        assert M.average_precision(y, s) == pytest.approx(skm.average_precision_score(y, s))
+        assert M.confusion_matrix(y, pred).tolist() == skm.confusion_matrix(y, pred, labels=[0, 1]).tolist()
+        for mine, theirs in [(M.accuracy, skm.accuracy_score),
+                             (M.precision, lambda a, b: skm.precision_score(a, b, zero_division=0)),
+                             (M.recall, lambda a, b: skm.recall_score(a, b, zero_division=0)),
+                             (M.f1_score, lambda a, b: skm.f1_score(a, b, zero_division=0))]:
+            assert mine(y, pred) == pytest.approx(theirs(y, pred))
+        assert M.brier_score(y, s) == pytest.approx(skm.brier_score_loss(y, s))
+        mp, fp_, _ = M.reliability_curve(y, s, n_bins=5)
+        prob_true, prob_pred = calibration_curve(y, s, n_bins=5)
+        np.testing.assert_allclose(mp, prob_pred)
+        np.testing.assert_allclose(fp_, prob_true)
