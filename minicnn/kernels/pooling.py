@@ -1,0 +1,182 @@
+"""Max pooling, forward with argmax and backward, in NumPy and in Numba.
+
+Forward: each output cell is the largest input in its ``(ph, pw)`` window, per channel,
+
+    y[n, oh, ow, c] = max_{i, j} x[n, oh*sh - pad_top + i, ow*sw - pad_left + j, c]
+
+over the window cells that lie inside the image (padded cells never win: they are
+skipped, which is the same as padding with -inf). We also keep WHERE the maximum
+was, ``argmax[n, oh, ow, c] = i * pw + j`` (position inside the window), so the
+backward pass needs neither the input nor a mask the size of the input.
+
+Backward: the max is locally "pick one input", so its gradient goes to that one
+input and nowhere else:
+
+    dx[n, ih, iw, c] += dy[n, oh, ow, c]   where (ih, iw) is the argmax of window (oh, ow)
+
+With ties, exactly ONE input gets the gradient: the first maximum in row-major order
+(``i`` then ``j``). Sending it to every tied input would multiply the gradient.
+Where windows overlap (stride < pool) an input can be the max of several windows and
+receives the SUM of their gradients.
+
+``maxpool_forward`` / ``maxpool_backward`` are the entry points (Numba); the
+``*_reference`` functions are the readable versions; tests prove they agree.
+"""
+
+import numba
+import numpy as np
+
+__all__ = [
+    "maxpool_forward_reference",
+    "maxpool_backward_reference",
+    "maxpool_forward_numba",
+    "maxpool_backward_numba",
+    "maxpool_forward",
+    "maxpool_backward",
+]
+
+# Window positions fit in int16 for any pool up to 181x181; half the memory of int32.
+ARGMAX_DTYPE = np.int16
+
+
+# --------------------------------------------------------------------------------------
+# NumPy references
+# --------------------------------------------------------------------------------------
+def maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+    """Max over each window, and the window position of the (first) maximum.
+
+    Parameters
+    ----------
+    x : array, shape (N, H, W, C)
+    ph, pw : int
+        Pool (window) height and width.
+    sh, sw : int
+        Strides.
+    pad_top, pad_left : int
+        Padded cells before the first row / column (they never win).
+    out_h, out_w : int
+        Output grid size.
+
+    Returns
+    -------
+    y : array, shape (N, out_h, out_w, C), dtype of ``x``
+    argmax : int16 array, shape (N, out_h, out_w, C)
+        ``i * pw + j``: row-major position of the maximum inside its window.
+    """
+    n, h, w, c = x.shape
+    pad_bottom = max((out_h - 1) * sh + ph - h - pad_top, 0)
+    pad_right = max((out_w - 1) * sw + pw - w - pad_left, 0)
+    xp = np.pad(
+        x,
+        ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)),
+        constant_values=-np.inf,  # a padded cell loses against any real value
+    )
+    windows = np.empty((n, out_h, out_w, c, ph * pw), dtype=x.dtype)
+    for i in range(ph):
+        for j in range(pw):
+            windows[..., i * pw + j] = xp[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :]
+    argmax = windows.argmax(axis=-1)  # np.argmax returns the FIRST maximum on ties
+    y = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
+    return y, argmax.astype(ARGMAX_DTYPE)
+
+
+def maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left):
+    """Send each window's gradient to its argmax; add where windows share an input.
+
+    Parameters
+    ----------
+    dy : array, shape (N, out_h, out_w, C)
+    argmax : int array, shape (N, out_h, out_w, C), from the forward pass
+    x_shape : tuple (N, H, W, C)
+    (the rest as in :func:`maxpool_forward_reference`)
+
+    Returns
+    -------
+    dx : array, shape ``x_shape``, dtype of ``dy``
+    """
+    n, out_h, out_w, c = dy.shape
+    nn, oh, ow, cc = np.meshgrid(
+        np.arange(n), np.arange(out_h), np.arange(out_w), np.arange(c), indexing="ij"
+    )
+    ih = oh * sh - pad_top + argmax // pw  # input row of each window's maximum
+    iw = ow * sw - pad_left + argmax % pw
+    dx = np.zeros(x_shape, dtype=dy.dtype)
+    np.add.at(dx, (nn, ih, iw, cc), dy)  # add.at: repeated indices accumulate
+    return dx
+
+
+# --------------------------------------------------------------------------------------
+# Numba kernels
+# --------------------------------------------------------------------------------------
+@numba.njit(cache=True, parallel=True)
+def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax):
+    """Fill ``y`` and ``argmax`` (both (N, out_h, out_w, C)) in one pass over ``x``.
+
+    One parallel task per output row ``(n, oh)``. The channel loop is innermost so
+    reads of ``x`` are contiguous (NHWC). Strict ``>`` keeps the first maximum.
+    Cells outside the image are skipped by the loop bounds.
+    """
+    n_img, h, w, c = x.shape
+    for task in numba.prange(n_img * out_h):
+        n = task // out_h
+        oh = task % out_h
+        ih0 = oh * sh - pad_top
+        i_lo = max(0, -ih0)
+        i_hi = min(ph, h - ih0)
+        for ow in range(out_w):
+            iw0 = ow * sw - pad_left
+            j_lo = max(0, -iw0)
+            j_hi = min(pw, w - iw0)
+            # Start from the first real cell of the window.
+            for ch in range(c):
+                y[n, oh, ow, ch] = x[n, ih0 + i_lo, iw0 + j_lo, ch]
+                argmax[n, oh, ow, ch] = i_lo * pw + j_lo
+            for i in range(i_lo, i_hi):
+                for j in range(j_lo, j_hi):
+                    pos = i * pw + j
+                    for ch in range(c):
+                        v = x[n, ih0 + i, iw0 + j, ch]
+                        if v > y[n, oh, ow, ch]:
+                            y[n, oh, ow, ch] = v
+                            argmax[n, oh, ow, ch] = pos
+    return y, argmax
+
+
+@numba.njit(cache=True, parallel=True)
+def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
+    """Fill ``dx`` (N, H, W, C): zero it, then add each ``dy`` at its argmax.
+
+    One parallel task per image, so overlapping windows (which only overlap inside
+    one image) never race.
+    """
+    n_img, out_h, out_w, c = dy.shape
+    for n in numba.prange(n_img):
+        dx[n] = 0
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for ch in range(c):
+                    pos = argmax[n, oh, ow, ch]
+                    ih = oh * sh - pad_top + pos // pw
+                    iw = ow * sw - pad_left + pos % pw
+                    dx[n, ih, iw, ch] += dy[n, oh, ow, ch]
+    return dx
+
+
+# --------------------------------------------------------------------------------------
+# Entry points used by the layers
+# --------------------------------------------------------------------------------------
+def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+    """Numba max-pool forward: returns ``(y, argmax)``."""
+    x = np.ascontiguousarray(x)
+    shape = (x.shape[0], out_h, out_w, x.shape[3])
+    y = np.empty(shape, dtype=x.dtype)
+    argmax = np.empty(shape, dtype=ARGMAX_DTYPE)
+    return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
+
+
+def maxpool_backward(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left, out=None):
+    """Numba max-pool backward: returns ``dx`` of shape ``x_shape``."""
+    dy = np.ascontiguousarray(dy)
+    if out is None:
+        out = np.empty(x_shape, dtype=dy.dtype)
+    return maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, out)

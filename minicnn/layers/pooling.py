@@ -1,0 +1,108 @@
+"""Pooling layers: MaxPool2D and GlobalAveragePooling2D (NHWC, Keras-compatible).
+
+MaxPool2D
+    ``y[n, oh, ow, c] = max`` of ``x[n, :, :, c]`` over the ``(ph, pw)`` window at
+    ``(oh*sh - pad_top, ow*sw - pad_left)``. Its gradient flows to the ONE input that
+    won each window (the first in row-major order on ties) and nowhere else; where
+    windows overlap, an input that won several windows gets the sum. The forward pass
+    keeps the winner's position per output cell (``argmax``), not a mask the size of x.
+    Kernels (NumPy reference and Numba) live in ``minicnn.kernels.pooling``.
+
+GlobalAveragePooling2D
+    ``y[n, c] = mean over (h, w) of x[n, h, w, c]``: (N, H, W, C) -> (N, C). Each input
+    contributed ``1 / (H*W)`` of its mean, so ``dx[n, h, w, c] = dy[n, c] / (H*W)``.
+"""
+
+import numpy as np
+
+from ..kernels.im2col import conv_output_size
+from ..kernels.pooling import maxpool_backward, maxpool_forward
+from .base import Layer
+from .conv import check_padding, to_pair
+
+__all__ = ["MaxPool2D", "GlobalAveragePooling2D"]
+
+
+def _check_images(layer, input_shape):
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{layer.name} ({type(layer).__name__}): expected images of shape (H, W, C) "
+            f"per example, got {tuple(input_shape)}"
+        )
+
+
+class MaxPool2D(Layer):
+    """Max pooling over NHWC images.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int)
+        Window (ph, pw).
+    strides : int, (int, int) or None
+        Step between windows; None means ``pool_size`` (non-overlapping windows).
+    padding : {"valid", "same"}
+        As in Keras/TensorFlow: "same" gives ``ceil(H / sh)`` rows, the extra padded
+        row/column at the bottom/right; padded cells never win the max.
+    name : str, optional
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
+        super().__init__(name)
+        self.pool_size = to_pair(pool_size, f"{self.name}: pool_size")
+        self.strides = self.pool_size if strides is None else to_pair(strides, f"{self.name}: strides")
+        self.padding = check_padding(padding)
+
+    def _geometry(self, input_shape):
+        _check_images(self, input_shape)
+        h, w, _ = input_shape
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        out_h, pad_top, _ = conv_output_size(h, ph, sh, self.padding)
+        out_w, pad_left, _ = conv_output_size(w, pw, sw, self.padding)
+        if out_h <= 0 or out_w <= 0:
+            raise ValueError(
+                f"{self.name} (MaxPool2D): input of shape {tuple(input_shape)} is smaller "
+                f"than the pool {self.pool_size} with padding 'valid'"
+            )
+        return out_h, out_w, pad_top, pad_left
+
+    def compute_output_shape(self, input_shape):
+        out_h, out_w, _, _ = self._geometry(input_shape)
+        return (out_h, out_w, input_shape[2])
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        super().build(input_shape, rng=rng, dtype=dtype)
+        self._geom = self._geometry(self.input_shape)
+
+    def forward(self, x, training=False):
+        """``x`` (N, H, W, C) -> (N, Ho, Wo, C); keeps the argmax for backward."""
+        out_h, out_w, pad_top, pad_left = self._geom
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        y, self.argmax = maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w)
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, grad_out):
+        """Route each output gradient to its window's maximum (adding on overlaps)."""
+        _, _, pad_top, pad_left = self._geom
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        return maxpool_backward(grad_out, self.argmax, self.x_shape, ph, pw, sh, sw, pad_top, pad_left)
+
+
+class GlobalAveragePooling2D(Layer):
+    """Mean over height and width: (N, H, W, C) -> (N, C)."""
+
+    def __init__(self, name=None):
+        super().__init__(name)
+
+    def compute_output_shape(self, input_shape):
+        _check_images(self, input_shape)
+        return (input_shape[2],)
+
+    def forward(self, x, training=False):
+        self.x_shape = x.shape
+        return x.mean(axis=(1, 2))  # NumPy keeps float32 in float32 here
+
+    def backward(self, grad_out):
+        n, h, w, c = self.x_shape
+        scale = grad_out / (h * w)  # Python int divisor: dtype stays that of grad_out
+        return np.broadcast_to(scale[:, None, None, :], self.x_shape).copy()
