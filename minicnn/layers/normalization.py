@@ -1,0 +1,107 @@
+"""Batch normalisation (Ioffe and Szegedy 2015) over the channel axis."""
+
+import numbers
+
+import numpy as np
+
+from .base import Layer
+
+__all__ = ["BatchNormalization"]
+
+
+class BatchNormalization(Layer):
+    """Normalise each channel (the last axis) to zero mean and unit variance, then scale and shift.
+
+    Works for dense inputs ``(N, C)`` and images ``(N, H, W, C)``: the statistics of
+    channel c are taken over every axis but the last, m = N (or N*H*W) values.
+
+    Training (batch statistics, biased variance as Keras):
+        mu    = mean(x)                 var = mean((x - mu)^2)          mu, var : (C,)
+        x_hat = (x - mu) / sqrt(var + epsilon)
+        y     = gamma * x_hat + beta
+        moving_mean     <- momentum * moving_mean     + (1 - momentum) * mu
+        moving_variance <- momentum * moving_variance + (1 - momentum) * var
+    Inference: the same with mu, var replaced by the moving statistics.
+
+    Backward (sums over the m values of each channel; s = 1 / sqrt(var + epsilon)):
+        dbeta  = sum(dy)                  dgamma = sum(dy * x_hat)
+        training:   dx = gamma * s * (dy - dbeta / m - x_hat * dgamma / m)
+        inference:  dx = gamma * s * dy   (the statistics are constants)
+    The two extra terms in training appear because mu and var depend on every x in
+    the batch: moving one input moves the statistics that normalise all the others.
+
+    ``params``: ``gamma`` (ones) and ``beta`` (zeros), shape (C,).
+    ``state``: ``moving_mean`` (zeros) and ``moving_variance`` (ones), shape (C,):
+    saved with the model, never touched by the optimizer.
+
+    Parameters
+    ----------
+    momentum : float in [0, 1]
+        Weight of the old value in the moving averages (Keras default 0.99).
+    epsilon : float > 0
+        Added to the variance before the square root (Keras default 1e-3).
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, name=None):
+        super().__init__(name=name)
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum!r}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
+            raise ValueError(f"BatchNormalization: epsilon must be a number > 0, got {epsilon!r}")
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.cache = None
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        if len(input_shape) < 1:
+            raise ValueError(
+                f"{self.name} (BatchNormalization): needs inputs with a channel axis, "
+                f"e.g. (features,) or (height, width, channels); got example shape {tuple(input_shape)}"
+            )
+        super().build(input_shape, rng=rng, dtype=dtype)
+        channels = self.input_shape[-1]
+        self.params = {"gamma": np.ones(channels, dtype), "beta": np.zeros(channels, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.state = {"moving_mean": np.zeros(channels, dtype), "moving_variance": np.ones(channels, dtype)}
+
+    def forward(self, x, training=False):
+        if x.ndim != len(self.input_shape) + 1 or x.shape[-1] != self.input_shape[-1]:
+            self.check_input_shape(x.shape)  # raises with the layer's name and both shapes
+        axes = tuple(range(x.ndim - 1))  # every axis but the channels
+        if training:
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)  # biased (divides by m), as Keras
+            # Python floats keep the moving statistics in their own dtype (float32 stays float32).
+            for key, batch_value in (("moving_mean", mean), ("moving_variance", var)):
+                moving = self.state[key]
+                moving *= self.momentum
+                moving += (1.0 - self.momentum) * batch_value
+        else:
+            mean, var = self.state["moving_mean"], self.state["moving_variance"]
+        inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        x_hat = x - mean
+        x_hat *= inv_std
+        self.cache = (x_hat, inv_std, training)
+        return self.params["gamma"] * x_hat + self.params["beta"]
+
+    def backward(self, grad_out):
+        if self.cache is None:
+            raise RuntimeError(f"{self.name}: call forward before backward")
+        x_hat, inv_std, training = self.cache
+        if grad_out.shape != x_hat.shape:
+            raise ValueError(
+                f"{self.name} (BatchNormalization): grad_out has shape {grad_out.shape}, "
+                f"expected the forward output's shape {x_hat.shape}"
+            )
+        axes = tuple(range(grad_out.ndim - 1))
+        m = grad_out.size // grad_out.shape[-1]
+        dbeta = np.sum(grad_out, axis=axes, out=self.grads["beta"])
+        dgamma = np.sum(grad_out * x_hat, axis=axes, out=self.grads["gamma"])
+        scale = self.params["gamma"] * inv_std  # (C,)
+        if not training:
+            return grad_out * scale
+        dx = x_hat * (dgamma / m)
+        np.subtract(grad_out, dx, out=dx)
+        dx -= dbeta / m
+        dx *= scale
+        return dx
