@@ -43,7 +43,8 @@ def _save(fig, path):
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI)
+    # No "Software" text chunk: the PNG then holds pixels only (matplotlib writes its URL there).
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     return path
 
 
