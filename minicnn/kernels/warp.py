@@ -142,15 +142,27 @@ def affine_warp_reference(images, matrices, fill_mode="reflect", interpolation="
 # --------------------------------------------------------------------------------------
 @numba.njit(cache=True, inline="always")
 def _map_index(index, size, mode):
-    """One index into [0, size) by fill mode; -1 means "use fill_value" (constant)."""
+    """One index into [0, size) by fill mode; -1 means "use fill_value" (constant).
+
+    Warps sample just past the border far more often than far away, so the first
+    reflection / wrap is done with a subtraction; the slow integer modulo only runs for
+    points more than one image away.
+    """
     if 0 <= index < size:
         return index
-    if mode == 0:  # reflect, period 2*size (Python's % is never negative here)
-        index = index % (2 * size)
+    if mode == 0:  # reflect: ... b a | a b c d | d c ..., period 2*size
+        if index < -size or index >= 2 * size:
+            index = index % (2 * size)        # Python's %: never negative
+        if index < 0:
+            return -1 - index
         if index >= size:
-            index = 2 * size - 1 - index
+            return 2 * size - 1 - index
         return index
     if mode == 1:  # wrap
+        if -size <= index < 0:
+            return index + size
+        if size <= index < 2 * size:
+            return index - size
         return index % size
     if mode == 2:  # nearest
         return 0 if index < 0 else size - 1
