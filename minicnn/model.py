@@ -21,6 +21,7 @@ epoch and shuffles itself. Images are cast to the model's dtype batch by batch (
 scaling: divide uint8 images by 255 yourself, or let the dataset do it).
 """
 
+import contextlib
 import importlib
 import json
 import math
@@ -402,7 +403,18 @@ class Sequential:
         dataset = x
 
         def make_dataset_iterator():
-            for i, batch in enumerate(dataset):
+            iterator = iter(dataset)
+            try:
+                yield from _checked_batches(iterator)
+            finally:
+                # Stop a prefetching iterator's worker thread now, also when the epoch was
+                # cut short (Ctrl-C, NaN loss), instead of whenever it is garbage collected.
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+
+        def _checked_batches(iterator):
+            for i, batch in enumerate(iterator):
                 if isinstance(batch, np.ndarray):
                     images, labels, weights = batch, None, None
                 elif isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
@@ -455,6 +467,32 @@ class Sequential:
         with _DeferKeyboardInterrupt():  # all parameters updated, or none
             self.optimizer.step(params, grads)
         return outputs, labels, loss
+
+    def _train_epoch(self, batches, epoch, steps, class_weight, callbacks, bar):
+        """One pass over ``batches``; returns (running logs, number of steps done)."""
+        for metric in self.metrics:
+            metric.reset()
+        seen, loss_sum, running, done = 0, 0.0, {}, 0
+        for step, (images, labels, weights) in enumerate(batches):
+            if class_weight is not None:
+                cw = self._class_weights(np.asarray(labels, dtype=self.dtype), class_weight)
+                weights = cw if weights is None else cw * np.asarray(weights, self.dtype).reshape(cw.shape)
+            outputs, labels, loss = self._train_step(images, labels, weights, epoch, step, steps)
+            done = step + 1
+            # Running values over the epoch so far: the loss as a mean over examples,
+            # metrics on the probabilities of the batches as they were seen.
+            seen += outputs.shape[0]
+            loss_sum += loss * outputs.shape[0]
+            probabilities = self._probabilities(outputs)
+            for metric in self.metrics:
+                metric.update(labels, probabilities)
+            running = {"loss": loss_sum / seen}
+            running.update((m.name, float(m.result())) for m in self.metrics)
+            if bar is not None:
+                bar.update(done, running)
+            for callback in callbacks:
+                callback.on_batch_end(step, dict(running))
+        return running, done
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, class_weight=None,
             shuffle=True, callbacks=None, verbose=1, seed=None):
@@ -533,7 +571,7 @@ class Sequential:
         self.history = history
         self.stop_training = False
         logs = {}
-        epoch = step = 0
+        epoch, bar = 0, None
         try:
             for callback in callbacks:
                 callback.on_train_begin(logs)
@@ -544,35 +582,17 @@ class Sequential:
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
                     bar = ProgressBar(steps)
-                for metric in self.metrics:
-                    metric.reset()
-                seen, loss_sum, running = 0, 0.0, {}
-                for step, (images, labels, weights) in enumerate(train_batches()):
-                    if labels is None:
-                        raise ValueError(f"fit: batch {step} has no labels")
-                    if class_weight is not None:
-                        cw = self._class_weights(np.asarray(labels, dtype=self.dtype), class_weight)
-                        weights = cw if weights is None else cw * np.asarray(weights, self.dtype).reshape(cw.shape)
-                    outputs, labels, loss = self._train_step(images, labels, weights,
-                                                             epoch, step, steps)
-                    n = outputs.shape[0]
-                    seen += n
-                    loss_sum += loss * n
-                    probabilities = self._probabilities(outputs)
-                    for metric in self.metrics:
-                        metric.update(labels, probabilities)
-                    running = {"loss": loss_sum / seen}
-                    running.update((m.name, float(m.result())) for m in self.metrics)
-                    if verbose == 1:
-                        bar.update(step + 1, running)
-                    for callback in callbacks:
-                        callback.on_batch_end(step, dict(running))
+                with contextlib.closing(train_batches()) as batches:
+                    running, done = self._train_epoch(batches, epoch, steps, class_weight,
+                                                      callbacks, bar if verbose == 1 else None)
+                if done == 0:
+                    raise ValueError("fit: the training data gave no batches")
                 logs = dict(running)
                 if validation is not None:
                     val_logs = self._evaluate_batches(*validation, verbose=0)
                     logs.update((f"val_{k}", v) for k, v in val_logs.items())
                 if bar is not None:
-                    bar.finish(logs, step=step + 1 if seen else 0)
+                    bar.finish(logs, step=done)
                 try:
                     for callback in callbacks:
                         callback.on_epoch_end(epoch, logs)
@@ -582,9 +602,9 @@ class Sequential:
                     break
         except KeyboardInterrupt:
             history.interrupted = True
-            if verbose == 1:
+            if bar is not None and bar.interactive:
                 print()  # end the progress bar's line
-            print(f"Training interrupted (Ctrl-C) in epoch {epoch + 1}, step {step + 1}: "
+            print(f"Training interrupted (Ctrl-C) in epoch {epoch + 1}: "
                   f"keeping the weights of the last completed step; "
                   f"{len(history.epoch)} complete epoch(s) recorded.", file=sys.stderr)
         for callback in callbacks:
@@ -609,19 +629,20 @@ class Sequential:
             metric.reset()
         bar = ProgressBar(steps) if verbose else None
         seen, loss_sum = 0, 0.0
-        for step, (images, labels, weights) in enumerate(make_iterator()):
-            outputs = self._forward(np.asarray(images, dtype=self.dtype), training=False)
-            labels = self._labels_like(labels, outputs, "evaluate")
-            if weights is not None:
-                weights = np.asarray(weights, dtype=self.dtype).reshape(outputs.shape)
-            loss = float(self.loss.forward(outputs, labels, sample_weight=weights))
-            seen += outputs.shape[0]
-            loss_sum += loss * outputs.shape[0]
-            probabilities = self._probabilities(outputs)
-            for metric in self.metrics:
-                metric.update(labels, probabilities)
-            if bar is not None:
-                bar.update(step + 1, {"loss": loss_sum / seen})
+        with contextlib.closing(make_iterator()) as batches:
+            for step, (images, labels, weights) in enumerate(batches):
+                outputs = self._forward(np.asarray(images, dtype=self.dtype), training=False)
+                labels = self._labels_like(labels, outputs, "evaluate")
+                if weights is not None:
+                    weights = np.asarray(weights, dtype=self.dtype).reshape(outputs.shape)
+                loss = float(self.loss.forward(outputs, labels, sample_weight=weights))
+                seen += outputs.shape[0]
+                loss_sum += loss * outputs.shape[0]
+                probabilities = self._probabilities(outputs)
+                for metric in self.metrics:
+                    metric.update(labels, probabilities)
+                if bar is not None:
+                    bar.update(step + 1, {"loss": loss_sum / seen})
         if seen == 0:
             raise ValueError("evaluate: no examples to evaluate")
         logs = {"loss": loss_sum / seen}
@@ -650,10 +671,11 @@ class Sequential:
                                              "predict", False)
         bar = ProgressBar(steps) if verbose else None
         outputs = []
-        for step, (images, _, _) in enumerate(make_iterator()):
-            outputs.append(self._forward(np.asarray(images, dtype=self.dtype), training=False))
-            if bar is not None:
-                bar.update(step + 1, {})
+        with contextlib.closing(make_iterator()) as batches:
+            for step, (images, _, _) in enumerate(batches):
+                outputs.append(self._forward(np.asarray(images, dtype=self.dtype), training=False))
+                if bar is not None:
+                    bar.update(step + 1, {})
         if bar is not None:
             bar.finish({})
         if not outputs:

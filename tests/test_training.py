@@ -392,6 +392,62 @@ def test_ctrl_c_while_the_dataset_loads_a_batch_stops_cleanly():
         np.testing.assert_array_equal(now, then)
 
 
+class ClosingIterator:
+    """An iterator with close(), like a prefetching dataset's (which stops a thread)."""
+
+    def __init__(self, batches, log):
+        self.batches, self.log = iter(batches), log
+
+    def __next__(self):
+        return next(self.batches)
+
+    def __iter__(self):
+        return self
+
+    def close(self):
+        self.log.append("closed")
+
+
+class ClosingDataset:
+    def __init__(self, batches):
+        self.batches, self.log = batches, []
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        self.log.append("opened")
+        return ClosingIterator(self.batches, self.log)
+
+
+def test_dataset_iterators_are_closed_after_each_pass_and_on_ctrl_c_or_errors():
+    x, y = tiny_data(20)
+    dataset = ClosingDataset([(x[i:i + 5], y[i:i + 5]) for i in range(0, 20, 5)])
+    model = dense_model()
+    model.compile(SGD(0.1))
+    model.fit(dataset, epochs=2, validation_data=dataset, verbose=0)
+    model.evaluate(dataset)
+    model.predict(dataset)
+    assert dataset.log == ["opened", "closed"] * 6  # 2 x (train + validation), evaluate, predict
+    dataset.log.clear()
+    history = model.fit(dataset, epochs=2, callbacks=[InterruptAt(0, 1)], verbose=0)
+    assert history.interrupted and dataset.log == ["opened", "closed"]
+    dataset.log.clear()
+    bad = ClosingDataset([(x[:5], y[:5]), (x[5:10] * np.nan, y[5:10])])
+    with pytest.raises(FloatingPointError):
+        model.fit(bad, verbose=0)
+    assert bad.log == ["opened", "closed"]
+
+
+def test_empty_training_data_is_an_error():
+    model = dense_model()
+    model.compile(SGD(0.1))
+    with pytest.raises(ValueError, match="no batches"):
+        model.fit([], verbose=0)
+    with pytest.raises(ValueError, match="no batches"):
+        model.fit(np.zeros((0, 4, 4, 1), np.float32), np.zeros(0), verbose=0)
+
+
 def test_ctrl_c_still_restores_the_best_weights():
     x, y = tiny_data(24)
     model = dense_model()
