@@ -9,6 +9,7 @@ shuffling, ``map``, ``prefetch`` and ``subset``.
 """
 
 import os
+import zipfile
 
 import numpy as np
 from PIL import Image
@@ -90,15 +91,19 @@ def load_medmnist(path, split="train"):
         raise FileNotFoundError(f"MedMNIST file {path!r} does not exist (see "
                                 f"minicnn.data.pneumoniamnist() to download it)")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = set(archive.files)
-            wanted = (f"{key}_images", f"{key}_labels")
-            if not set(wanted) <= names:
-                raise ValueError(f"{path!r} is not a MedMNIST file: it lacks {sorted(set(wanted) - names)} "
-                                 f"(it has {sorted(names)})")
-            images, labels = archive[wanted[0]], archive[wanted[1]]
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path!r} as a .npz file ({exc}); delete it and download again") from None
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot read {path!r} as a .npz file ({exc}); delete it and "
+                         f"download it again") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path!r} holds a single array, not a MedMNIST .npz archive")
+    with archive:
+        names = set(archive.files)
+        wanted = (f"{key}_images", f"{key}_labels")
+        if not set(wanted) <= names:
+            raise ValueError(f"{path!r} is not a MedMNIST file: it lacks "
+                             f"{sorted(set(wanted) - names)} (it has {sorted(names)})")
+        images, labels = archive[wanted[0]], archive[wanted[1]]
     labels = labels.reshape(len(labels), -1)
     if labels.shape[1] != 1:
         raise ValueError(f"{path!r}: {split} labels have shape {labels.shape}; expected one label per image "
