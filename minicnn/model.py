@@ -132,7 +132,9 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
-        In order, input first. Every layer is built at once for ``input_shape``.
+        In order, input first. Every layer is built at once for ``input_shape``, in
+        order, so its weights are (re)initialised from this model's generator: layers
+        are not shared between models.
     input_shape : tuple of int
         Shape of ONE example, without the batch axis, e.g. ``(224, 224, 3)`` (NHWC).
     seed : int, optional

@@ -8,6 +8,7 @@ Redirected to a file or a CI log, ``\\r`` would leave hundreds of half-lines, so
 prints a full line only about every 10% of the epoch, then the epoch's summary line.
 """
 
+import shutil
 import sys
 import time
 
@@ -53,13 +54,17 @@ class ProgressBar:
         and a fast epoch would flicker.
     clock : callable
         Returns the time in seconds; replaceable in tests.
+    columns : int, optional
+        Terminal width. In interactive mode a redraw is cut to fit: a line that wraps
+        cannot be redrawn in place with ``\r`` and would leave a trail of copies.
+        By default the width of the terminal.
 
     Use ``update(step, values)`` after each step (``step`` counts from 1) and
     ``finish(values)`` once at the end of the epoch with the summary values.
     """
 
     def __init__(self, total, width=30, stream=None, interactive=None, log_every=0.1,
-                 min_interval=0.1, clock=time.monotonic):
+                 min_interval=0.1, clock=time.monotonic, columns=None):
         self.total = max(int(total), 0)
         self.width = int(width)
         self.stream = sys.stdout if stream is None else stream
@@ -70,6 +75,7 @@ class ProgressBar:
         self.log_every = float(log_every)
         self.min_interval = float(min_interval)
         self.clock = clock
+        self.columns = columns or shutil.get_terminal_size(fallback=(120, 24)).columns
         self.start = clock()
         self._last_draw = None
         self._next_fraction = self.log_every
@@ -106,7 +112,7 @@ class ProgressBar:
                     and step < self.total):
                 return
             self._last_draw = now
-            text = self.line(step, values)
+            text = self.line(step, values)[: max(self.columns - 1, 20)]
             # Pad with spaces so a shorter line fully covers the previous one.
             padding = " " * max(self._line_length - len(text), 0)
             self._line_length = len(text)

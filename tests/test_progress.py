@@ -80,6 +80,15 @@ def test_a_shorter_redraw_covers_the_longer_previous_line():
     assert len(second) == len(first)
 
 
+def test_terminal_redraws_are_cut_to_the_terminal_width():
+    stream = io.StringIO()
+    bar = ProgressBar(10, stream=stream, interactive=True, clock=FakeClock(), columns=50)
+    bar.update(1, {"loss": 0.1, "accuracy": 0.2, "auc": 0.3, "precision": 0.4})
+    assert len(stream.getvalue()) == 1 + 49  # "\r" + the line cut to fit without wrapping
+    bar.finish({"loss": 0.1, "accuracy": 0.2, "auc": 0.3, "precision": 0.4})
+    assert stream.getvalue().splitlines()[-1].endswith("precision: 0.4000")  # the summary is whole
+
+
 def _fit(verbose, steps=50):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(steps * 2, 2, 2, 1)).astype(np.float32)

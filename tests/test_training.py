@@ -269,6 +269,24 @@ def test_fit_accepts_a_dataset_for_training_and_validation():
     np.testing.assert_allclose(history.history["val_loss"], expected.history["val_loss"], rtol=1e-6)
 
 
+def test_fit_trains_on_a_prefetching_minicnn_dataset():
+    from minicnn.data import array_dataset
+
+    x, y = planted(64, size=12)
+    pixels = np.clip(x * 100 + 100, 0, 255).astype(np.uint8)  # as images on disk would be
+    train = array_dataset(pixels, y, batch_size=16, seed=0).map(lambda a, b: (a / 255.0, b)).prefetch(2)
+    model = conv_model(input_shape=(12, 12, 1))
+    model.compile(Adam(0.01), metrics=["accuracy"])
+    interrupt = InterruptAt(epoch=6, step=1)
+    history = model.fit(train, epochs=8, callbacks=[interrupt], verbose=0)
+    assert history.epoch == list(range(6)) and history.interrupted
+    assert history.history["loss"][-1] < 0.9 * history.history["loss"][0]  # it trains
+    # predict on the images-only twin equals predict on the arrays
+    images_only = array_dataset(pixels, None, batch_size=16, shuffle=False, label_mode=None)
+    np.testing.assert_allclose(model.predict(images_only.map(lambda a: a / 255.0)),
+                               model.predict(pixels / np.float32(255)), rtol=1e-6, atol=1e-7)
+
+
 def test_dataset_batches_may_carry_sample_weights_and_bad_batches_are_named():
     x, y = tiny_data(8)
     model = dense_model()
