@@ -13,11 +13,121 @@ class" (pneumonia), so bright regions are the evidence *for* that class.
 
 Everything here runs on the layers' own ``forward`` and ``backward``: no
 separate autograd, the same code that trains the model explains it.
+
+Which layer: the canonical Grad-CAM takes the feature maps of the last
+convolutional block. In minicnn a ``Conv2D`` is linear and its activation is
+a separate layer, so by default we take the last ``Conv2D`` *together with*
+the shape-keeping layers right after it (``BatchNormalization``, ``ReLU``, other
+activations): the maps after the ReLU, as a Keras ``Conv2D(activation="relu")``
+would give. Pass ``layer=`` to pick exactly one layer instead.
 """
 
 import numpy as np
 
-__all__ = ["overlay", "upsample_bilinear"]
+__all__ = ["grad_cam", "overlay", "upsample_bilinear"]
+
+
+# Layers that keep the shape and act per position: part of a "conv block" for the default choice.
+_BLOCK_FOLLOWERS = ("BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Activation", "Sigmoid", "Tanh")
+
+
+def _resolve_layer(model, layer):
+    """Index of the layer whose output Grad-CAM uses."""
+    layers = model.layers
+    if layer is None:
+        convs = [i for i, l in enumerate(layers) if type(l).__name__ == "Conv2D"]
+        if not convs:
+            raise ValueError("grad_cam: the model has no Conv2D layer; pass layer=<name or index> "
+                             "of a layer with 4-D output (N, H, W, C)")
+        index = convs[-1]
+        # Stop before the final layer: a model ending in an activation has its logit below it.
+        while (index + 1 < len(layers) - 1
+               and type(layers[index + 1]).__name__ in _BLOCK_FOLLOWERS):
+            index += 1
+    elif isinstance(layer, str):
+        names = [l.name for l in layers]
+        if layer not in names:
+            raise ValueError(f"grad_cam: no layer named {layer!r}; the layers are {names}")
+        index = names.index(layer)
+    elif isinstance(layer, (int, np.integer)):
+        if not -len(layers) <= layer < len(layers):
+            raise ValueError(f"grad_cam: layer index {layer} out of range for {len(layers)} layers")
+        index = int(layer) % len(layers)
+    else:
+        raise ValueError(f"grad_cam: layer must be None, a layer name or an index, got {layer!r}")
+    shape = layers[index].output_shape
+    if len(shape) != 3:
+        raise ValueError(f"grad_cam: layer {index} '{layers[index].name}' outputs shape "
+                         f"{(None,) + tuple(shape)}; Grad-CAM needs feature maps (N, H, W, C)")
+    return index
+
+
+def grad_cam(model, images, layer=None, batch_size=32):
+    """Grad-CAM heat maps of a binary model's logit, one per image, in [0, 1].
+
+    Parameters
+    ----------
+    model : minicnn Sequential (anything with ``layers``, ``input_shape``, ``dtype``)
+        With one output unit; if it ends in a ``Sigmoid`` layer, the logit below it is used.
+    images : array (N, H, W, C) (or one image (H, W, C)), scaled as the model expects
+    layer : None, str or int
+        None: the last Conv2D block (see the module docstring); a name or an index
+        (negative counts from the end) picks that layer's output exactly.
+    batch_size : int, images per forward/backward pass
+
+    Returns
+    -------
+    ndarray (N, H, W) float64 in [0, 1], each map divided by its own maximum.
+    A map that is zero everywhere (no channel pushes the logit up anywhere)
+    stays all zero rather than being divided by 0.
+
+    Notes
+    -----
+    Runs ``forward(training=False)`` and then ``backward`` of the layers above the
+    chosen one. ``backward`` overwrites each of those layers' ``grads`` (and the
+    layers' forward caches), so this function copies every layer's grads first
+    and puts them back at the end: calling it between training steps, or from a
+    callback, leaves training as it was. No parameter is changed.
+    """
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(model.input_shape):
+        raise ValueError(f"grad_cam: images of shape {x.shape} do not fit the model's input "
+                         f"(N,) + {tuple(model.input_shape)}")
+    layers = model.layers
+    index = _resolve_layer(model, layer)
+    top = len(layers) - 1 if getattr(model, "outputs_probabilities", False) else len(layers)
+    if index >= top:
+        raise ValueError(f"grad_cam: layer {index} '{layers[index].name}' is at or above the "
+                         "output logit; choose a convolutional layer below it")
+    saved_grads = [{k: g.copy() for k, g in l.grads.items()} for l in layers]
+    maps = []
+    try:
+        for start in range(0, x.shape[0], int(batch_size)):
+            h = np.asarray(x[start:start + int(batch_size)], dtype=model.dtype)
+            for l in layers[:index + 1]:
+                h = l.forward(h, training=False)
+            A = np.array(h)                               # (B, h, w, K), a copy we own
+            for l in layers[index + 1:top]:
+                h = l.forward(h, training=False)
+            if h.size != h.shape[0]:
+                raise ValueError(f"grad_cam: the model outputs {h.shape[1:]} per image; "
+                                 "Grad-CAM here explains a single logit (a binary model)")
+            grad = np.ones_like(h)                        # d logit / d logit = 1, per image
+            for l in reversed(layers[index + 1:top]):
+                grad = l.backward(grad)
+            weights = grad.mean(axis=(1, 2))              # (B, K): w_k = mean_ij dy/dA_ijk
+            cam = np.maximum(np.einsum("bijk,bk->bij", A, weights), 0.0)
+            maps.append(cam.astype(np.float64))
+    finally:
+        for l, saved in zip(layers, saved_grads):
+            for k, g in saved.items():
+                l.grads[k][...] = g
+    cam = upsample_bilinear(np.concatenate(maps), x.shape[1:3])
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    # Divide only where the peak is positive: an all-zero map stays all zero.
+    return np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
 
 
 def upsample_bilinear(maps, size):
