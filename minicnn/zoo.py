@@ -1,0 +1,51 @@
+"""Ready-made models for chest X-rays: the original project's CNN and a stronger variant.
+
+Both end in one logit (no sigmoid): train them with ``BinaryCrossEntropy(from_logits=True)``;
+``Sequential.predict`` turns the logit into a probability.
+"""
+
+from .layers.activations import ReLU
+from .layers.conv import Conv2D
+from .layers.dense import Dense, Flatten
+from .layers.dropout import Dropout
+from .layers.normalization import BatchNormalization
+from .layers.pooling import GlobalAveragePooling2D, MaxPool2D
+from .model import Sequential
+
+
+def original_cnn(input_shape=(224, 224, 3), seed=None):
+    """The original TensorFlow project's model: three conv blocks, then a large dense layer.
+
+    Conv2D(32,3) ReLU MaxPool2D(2) Conv2D(64,3) ReLU MaxPool2D(2) Conv2D(128,3) ReLU MaxPool2D(2)
+    Flatten Dense(128) ReLU Dropout(0.5) Dense(1). At 224x224x3 it has 11,169,089 parameters,
+    11,075,712 of them in the Dense(128) layer that reads the 26x26x128 feature map.
+    """
+    return Sequential([
+        Conv2D(32, 3), ReLU(), MaxPool2D(2),
+        Conv2D(64, 3), ReLU(), MaxPool2D(2),
+        Conv2D(128, 3), ReLU(), MaxPool2D(2),
+        Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=seed), Dense(1),
+    ], input_shape=input_shape, seed=seed)
+
+
+def batchnorm_cnn(input_shape=(224, 224, 3), seed=None):
+    """A stronger variant: batch normalisation after each convolution and global average pooling.
+
+    BatchNormalization keeps each block's activations well scaled, so Adam can take larger steps
+    early; global average pooling replaces the 11M-parameter dense layer with a 128-number
+    summary per image, which overfits less and makes Grad-CAM's last feature map the one that
+    decides. Conv2D(32,3) BN ReLU MaxPool, Conv2D(64,3) BN ReLU MaxPool, Conv2D(128,3) BN ReLU
+    MaxPool, Conv2D(128,3) BN ReLU, GlobalAveragePooling2D, Dropout(0.3), Dense(1).
+    """
+    def block(filters, pool=True):
+        layers = [Conv2D(filters, 3, use_bias=False), BatchNormalization(), ReLU()]
+        return layers + [MaxPool2D(2)] if pool else layers
+
+    return Sequential(
+        block(32) + block(64) + block(128) + block(128, pool=False)
+        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(1)],
+        input_shape=input_shape, seed=seed,
+    )
+
+
+MODELS = {"baseline": original_cnn, "batchnorm": batchnorm_cnn}
