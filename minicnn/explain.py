@@ -24,7 +24,7 @@ would give. Pass ``layer=`` to pick exactly one layer instead.
 
 import numpy as np
 
-__all__ = ["grad_cam", "overlay", "upsample_bilinear"]
+__all__ = ["grad_cam", "overlay", "upsample_bilinear", "pick_outcome_examples"]
 
 
 # Layers that keep the shape and act per position: part of a "conv block" for the default choice.
@@ -182,3 +182,34 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     colored = colormaps[cmap](np.clip(hm, 0.0, 1.0))[..., :3]
     out = (1.0 - alpha) * img + alpha * colored
     return np.round(255.0 * out).astype(np.uint8)
+
+
+def pick_outcome_examples(y_true, y_prob, threshold, per_group=2):
+    """Indices of the most telling true/false positives/negatives, with titles, for a Grad-CAM grid.
+
+    Predictions are ``y_prob >= threshold``. In each group the most confident
+    examples come first: true and false positives by highest probability, true
+    and false negatives by lowest (the confident mistakes are the ones to look at).
+    Groups with no example are left out.
+
+    Returns
+    -------
+    indices : list of int, into ``y_true`` / ``y_prob``
+    titles : list of str such as ``"FN  p=0.031"``
+    """
+    from . import metrics as M
+
+    y = M._as_labels(y_true, "y_true")
+    p = M._as_probabilities(y_prob)
+    M._check_pair(y, p, "y_true", "y_prob")
+    pred = p >= threshold
+    groups = [("TP", (y == 1) & pred, -1), ("FP", (y == 0) & pred, -1),
+              ("FN", (y == 1) & ~pred, 1), ("TN", (y == 0) & ~pred, 1)]
+    indices, titles = [], []
+    for name, mask, sign in groups:
+        idx = np.flatnonzero(mask)
+        # Stable sort keeps equal probabilities in their original order: repeatable.
+        idx = idx[np.argsort(sign * p[idx], kind="stable")][:int(per_group)]
+        indices += idx.tolist()
+        titles += [f"{name}  p={p[i]:.3f}" for i in idx]
+    return indices, titles

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minicnn import Sequential
-from minicnn.explain import grad_cam, overlay, upsample_bilinear
+from minicnn.explain import grad_cam, overlay, pick_outcome_examples, upsample_bilinear
 from minicnn.layers.activations import ReLU, Sigmoid
 from minicnn.layers.conv import Conv2D
 from minicnn.layers.dense import Dense, Flatten
@@ -106,6 +106,17 @@ def test_overlay():
         overlay(img, heat[:5])
     with pytest.raises(ValueError, match="alpha"):
         overlay(img, heat, alpha=2)
+
+
+def test_pick_outcome_examples():
+    y = np.array([1, 1, 1, 0, 0, 0, 1])
+    p = np.array([0.9, 0.6, 0.2, 0.7, 0.1, 0.3, 0.05])
+    idx, titles = pick_outcome_examples(y, p, 0.5, per_group=2)
+    assert idx == [0, 1, 3, 6, 2, 4, 5]                 # TP by p desc, FP, FN by p asc, TN by p asc
+    assert [t.split()[0] for t in titles] == ["TP", "TP", "FP", "FN", "FN", "TN", "TN"]
+    assert titles[3] == "FN  p=0.050"
+    idx, _ = pick_outcome_examples([1, 1], [0.9, 0.8], 0.5, per_group=5)
+    assert idx == [0, 1]                                # empty groups are left out
 
 
 # --- a trained model lights up the pattern it learned -------------------------------------------
