@@ -50,7 +50,8 @@ def test_probability_gradient_matches_central_differences(batch, pos_weight, see
 @given(batch=st.integers(1, 20), pos_weight=st.floats(0.1, 10.0), seed=st.integers(0, 2**16))
 def test_values_match_the_naive_formula_where_it_is_safe(batch, pos_weight, seed):
     rng = np.random.default_rng(seed)
-    z = rng.uniform(-20, 20, batch)
+    # |z| <= 10: beyond it 1 - sigmoid(z) in the naive formula keeps too few digits to compare.
+    z = rng.uniform(-10, 10, batch)
     y = rng.integers(0, 2, batch)
     w = rng.uniform(0, 2, batch)
     expected = naive_bce(z, y, pos_weight, w)
@@ -60,10 +61,9 @@ def test_values_match_the_naive_formula_where_it_is_safe(batch, pos_weight, seed
     assert got32 == pytest.approx(naive_bce(z.astype(np.float32), y, pos_weight, w.astype(np.float32)),
                                   rel=1e-5, abs=1e-6)
     # probabilities in, same value out
-    p = 1.0 / (1.0 + np.exp(-np.clip(z, -10, 10)))
+    p = 1.0 / (1.0 + np.exp(-z))
     prob_loss = BinaryCrossEntropy(from_logits=False, pos_weight=pos_weight)
-    assert prob_loss.forward(p, y, sample_weight=w) == pytest.approx(
-        naive_bce(np.clip(z, -10, 10), y, pos_weight, w), rel=1e-9, abs=1e-12)
+    assert prob_loss.forward(p, y, sample_weight=w) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 def test_gradient_is_sigmoid_minus_label_over_batch():

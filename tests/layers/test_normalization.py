@@ -24,9 +24,10 @@ def built(shape, seed, dtype=np.float64, **kwargs):
 
 
 @FAST
-@given(batch=st.integers(2, 6), channels=st.integers(1, 5), training=st.booleans(),
+@given(batch=st.integers(3, 6), channels=st.integers(1, 5), training=st.booleans(),
        scale=st.floats(0.1, 10.0), seed=st.integers(0, 2**16))
 def test_dense_input_gradients(batch, channels, training, scale, seed):
+    # batch >= 3: see the note in test_image_input_gradients
     layer = built((channels,), seed)
     x = np.random.default_rng(seed + 1).standard_normal((batch, channels)) * scale + 3.0
     errors = gradient_check(layer, x, training=training, seed=seed)
@@ -38,8 +39,10 @@ def test_dense_input_gradients(batch, channels, training, scale, seed):
 @given(batch=st.integers(1, 3), h=st.integers(1, 4), w=st.integers(1, 4), channels=st.integers(1, 4),
        training=st.booleans(), seed=st.integers(0, 2**16))
 def test_image_input_gradients(batch, h, w, channels, training, seed):
-    if batch * h * w < 2:
-        h = 2  # one value per channel has zero variance: nothing to normalise
+    if batch * h * w < 3:
+        # With m = 1 value per channel there is nothing to normalise; with m = 2 the output is
+        # about +-1 whatever x is, dx is tiny and the central difference measures only rounding.
+        h = 3
     layer = built((h, w, channels), seed)
     x = np.random.default_rng(seed + 1).standard_normal((batch, h, w, channels))
     errors = gradient_check(layer, x, training=training, seed=seed)
