@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minicnn.data.augment import (
     Augmenter,
@@ -11,7 +13,9 @@ from minicnn.data.augment import (
     RandomRotation,
     RandomZoom,
     Rescaling,
+    _contrast_numba,
     augmentation_preview,
+    contrast_reference,
     rotation_matrices,
     zoom_matrices,
 )
@@ -117,6 +121,19 @@ def test_contrast_keeps_per_channel_means_away_from_clipping():
     # The spread really changed, image by image, by the drawn factor.
     np.testing.assert_allclose(out.std(axis=(1, 2)) / x.std(axis=(1, 2)), np.repeat(c[:, None], 3, 1),
                                rtol=1e-3)
+
+
+@settings(deadline=None, max_examples=30)
+@given(n=st.integers(1, 3), h=st.integers(1, 7), w=st.integers(1, 7), c=st.integers(1, 4),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**31))
+def test_contrast_kernel_equals_reference(n, h, w, c, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, h, w, c)) * 300 - 20).astype(dtype)   # some values outside [0, 255]
+    factors = rng.uniform(0.0, 2.0, size=n)
+    got = _contrast_numba(x, factors, 0.0, 255.0, np.empty_like(x))
+    ref = contrast_reference(x, factors, 0.0, 255.0)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, ref, rtol=4 * np.finfo(dtype).eps, atol=1e-9)
 
 
 def test_contrast_clips_to_value_range():
