@@ -14,32 +14,18 @@ A typical pipeline::
     train = train.map(lambda x, y: (augment(x), y)).prefetch(2)
 """
 
+from . import augment, splits
 from .arrays import PNEUMONIAMNIST_CLASSES, array_dataset, load_medmnist, medmnist_dataset
 from .dataset import AUTOTUNE, ArraySource, Dataset, FileSource
 from .decode import IMAGE_EXTENSIONS, UnreadableImageError, decode_image, decode_many
 from .download import DownloadError, download, file_md5, minicnn_home, pneumoniamnist
 from .folder import find_image_files, image_dataset_from_directory
+from .augment import *  # noqa: F401,F403 - RandomRotation, RandomZoom, ... (see augment.__all__)
+from .splits import *  # noqa: F401,F403 - stratified group split, patient ids, ... (splits.__all__)
 
 __all__ = [
     "AUTOTUNE", "ArraySource", "Dataset", "DownloadError", "FileSource", "IMAGE_EXTENSIONS",
     "PNEUMONIAMNIST_CLASSES", "UnreadableImageError", "array_dataset", "decode_image",
     "decode_many", "download", "file_md5", "find_image_files", "image_dataset_from_directory",
     "load_medmnist", "medmnist_dataset", "minicnn_home", "pneumoniamnist",
-]
-
-# Augmentation and splits are written in parallel by another engineer; until their files
-# exist the package must still import. (Remove these guards once both are in.)
-try:
-    from .augment import *  # noqa: F401,F403
-    from . import augment as _augment
-    __all__ += list(getattr(_augment, "__all__", []))
-except ModuleNotFoundError as exc:
-    if exc.name != f"{__name__}.augment":
-        raise
-try:
-    from .splits import *  # noqa: F401,F403
-    from . import splits as _splits
-    __all__ += list(getattr(_splits, "__all__", []))
-except ModuleNotFoundError as exc:
-    if exc.name != f"{__name__}.splits":
-        raise
+] + augment.__all__ + splits.__all__

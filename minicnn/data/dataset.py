@@ -13,7 +13,10 @@ integer labels, plus how to serve them:
   ``(seed, epoch)``, so one seed replays the same sequence of epochs, and images and
   labels are indexed together so they can never drift apart. ``seed=None`` draws a seed
   once (readable as ``ds.seed``). ``file_paths`` and ``labels`` stay in their sorted
-  order whatever the shuffling; only the iteration order changes.
+  order whatever the shuffling; only the iteration order changes. Datasets made by
+  ``map``, ``prefetch`` and ``cache`` share their parent's epoch counter (iterating any
+  of them advances it, so even re-creating ``ds.map(f)`` every epoch gets a new order);
+  one made by ``subset`` or ``with_options`` starts its own counter at epoch 0.
 * ``cache()`` decodes every image once into a uint8 array in memory, ``cache(path)``
   into a memory-mapped file that later runs reopen in milliseconds (see ``cache.py``).
   Without a cache every epoch decodes its batches again (in parallel threads).
@@ -227,6 +230,20 @@ def _check_batch_size(batch_size):
     return int(batch_size)
 
 
+class _EpochCounter:
+    """How many epochs a family of datasets has started (shared by map/prefetch/cache)."""
+
+    def __init__(self):
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def advance(self):
+        """Return the current epoch number and move on to the next."""
+        with self._lock:
+            epoch, self._next = self._next, self._next + 1
+            return epoch
+
+
 def _draw_seed():
     # seed=None means "a different order each run": draw the seed itself from the OS
     # once, and keep it, so `ds.seed` can replay this run.
@@ -278,7 +295,7 @@ class Dataset:
         self._seed = _draw_seed() if seed is None else int(seed)
         self._maps = ()
         self._prefetch = 0
-        self._epoch = 0
+        self._epochs = _EpochCounter()
         self.cache_status = None  # set by cache(): what happened ("built", "opened", ...)
 
     # --- what is in it ----------------------------------------------------------------
@@ -386,8 +403,7 @@ class Dataset:
             yield batch
 
     def __iter__(self):
-        order = self.epoch_order(self._epoch)
-        self._epoch += 1
+        order = self.epoch_order(self._epochs.advance())
         batches = self._batches(order)
         if self._prefetch > 0:
             return _PrefetchIterator(batches, self._prefetch)
@@ -411,8 +427,7 @@ class Dataset:
         return self._derive(
             batch_size=self._batch_size if batch_size is None else _check_batch_size(batch_size),
             shuffle=self._shuffle if shuffle is None else bool(shuffle),
-            seed=self._seed if seed is None else int(seed),
-            epoch=0 if seed is not None else self._epoch)
+            seed=self._seed if seed is None else int(seed), epochs=_EpochCounter())
 
     def subset(self, indices, shuffle=None, seed=None):
         """A dataset over the examples at ``indices`` (positions in ``file_paths``).
@@ -438,7 +453,7 @@ class Dataset:
         return self._derive(
             rows=self._rows[idx], labels=None if self._labels is None else self._labels[idx],
             shuffle=self._shuffle if shuffle is None else bool(shuffle),
-            seed=self._seed if seed is None else int(seed), epoch=0)
+            seed=self._seed if seed is None else int(seed), epochs=_EpochCounter())
 
     def map(self, fn):
         """A dataset that applies ``fn`` to every batch as it is drawn.

@@ -294,7 +294,7 @@ def _pool():
 
 
 def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinear",
-                draft=True, errors="raise", progress=None):
+                draft=True, errors="raise", progress=None, workers=None):
     """Decode ``paths[i]`` into ``out[i]`` for every i, in parallel threads.
 
     Parameters
@@ -311,6 +311,8 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
         "collect": return the failures instead.
     progress : minicnn.data._progress.Progress, optional
         Updated as files finish.
+    workers : int, optional
+        Threads to use (default :func:`decode_workers`); 1 decodes in the calling thread.
 
     Returns
     -------
@@ -339,15 +341,21 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
             progress.update(stop - start)
         return failed
 
-    workers = decode_workers()
+    workers = decode_workers() if workers is None else max(1, int(workers))
     # Enough chunks to keep every thread busy and the progress bar moving, few enough
     # that the per-task overhead (~20 us) stays negligible next to a decode (~0.5 ms).
     chunk = max(1, min(32, -(-n // (4 * workers))))
     if workers == 1 or n <= 1:
         failures = work(0, n)
     else:
-        futures = [_pool().submit(work, s, min(s + chunk, n)) for s in range(0, n, chunk)]
-        failures = [f for future in futures for f in future.result()]
+        shared = workers == decode_workers()
+        pool = _pool() if shared else ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = [pool.submit(work, s, min(s + chunk, n)) for s in range(0, n, chunk)]
+            failures = [f for future in futures for f in future.result()]
+        finally:
+            if not shared:
+                pool.shutdown()
     failures.sort()
     if failures and errors == "raise":
         i, message = failures[0]

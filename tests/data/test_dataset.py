@@ -62,6 +62,16 @@ def test_epoch_orders_are_a_function_of_seed_and_epoch():
     assert isinstance(replay.seed, int)
 
 
+def test_map_shares_the_epoch_counter_subset_starts_its_own():
+    ds = dataset(seed=3)
+    f = lambda x, y: (x, y)  # noqa: E731
+    # Re-creating the mapped dataset every epoch still walks through epochs 0, 1, 2.
+    orders = [sum((ids(x) for x, _ in ds.map(f)), []) for _ in range(3)]
+    assert orders == [list(ds.epoch_order(e)) for e in range(3)]
+    sub = ds.subset(range(23))
+    assert sum((ids(x) for x, _ in sub), []) == list(ds.epoch_order(0))
+
+
 def test_with_options_changes_batching_and_shuffling_only():
     ds = dataset(seed=1)
     plain = ds.with_options(batch_size=23, shuffle=False)
@@ -166,8 +176,8 @@ def test_cache_decodes_once_and_map_and_subset_share_it(tmp_path, monkeypatch):
 
 def test_prefetch_gives_the_same_batches_in_the_same_order():
     ds = dataset(seed=4).map(lambda x, y: (x * 2, y))
-    fetched = ds.prefetch(3)
-    for _ in range(2):  # two epochs: both datasets continue the same epoch sequence
+    fetched = dataset(seed=4).map(lambda x, y: (x * 2, y)).prefetch(3)
+    for _ in range(2):  # two epochs, each in a new order, identical with and without prefetch
         a = [(ids(x), y.tolist()) for x, y in ds]
         b = [(ids(x), y.tolist()) for x, y in fetched]
         assert a == b
