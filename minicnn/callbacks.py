@@ -254,5 +254,10 @@ class ModelCheckpoint(Callback):
             if value is None or not self._tracker.improved(value):
                 return
             self._tracker.best, self._tracker.best_epoch = value, epoch
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint: cannot fill filepath {self.filepath!r} "
+                             f"({type(error).__name__}: {error}); its fields must be 'epoch' or "
+                             f"keys of the logs: {sorted(logs)}") from error
         self.last_saved = self.model.save(path, metadata=self.metadata)

@@ -696,7 +696,7 @@ class Sequential:
     # --- saving -----------------------------------------------------------------------
     def _config(self, metadata):
         layers = []
-        for i, layer in enumerate(self.layers):
+        for layer in self.layers:
             layers.append({"class_name": type(layer).__name__, "config": layer.get_config(),
                            "params": list(layer.params), "state": list(layer.state)})
         return {"format": _FORMAT, "format_version": _FORMAT_VERSION,

@@ -185,3 +185,10 @@ def test_model_checkpoint_formats_the_path_and_can_save_every_epoch(tmp_path):
                                                            "m-03-0.70.npz"]
     assert sorted(p.name for p in tmp_path.glob("best-*")) == ["best-1.npz", "best-2.npz"]  # auc: max
     assert best_auc.best == 0.8
+
+
+def test_model_checkpoint_names_a_bad_filepath_field(tmp_path):
+    model, x, y = model_and_data()
+    checkpoint = ModelCheckpoint(str(tmp_path / "m-{val_acc}.npz"), save_best_only=False)
+    with pytest.raises(ValueError, match=r"m-\{val_acc\}.npz.*'epoch' or keys of the logs: \['loss'\]"):
+        model.fit(x, y, callbacks=[checkpoint], verbose=0)

@@ -170,7 +170,8 @@ def test_float64_model_stays_float64_and_float32_model_casts_float64_input():
 
 # --- weights ---------------------------------------------------------------------------
 def test_get_and_set_weights_copy_in_place_and_check_shapes():
-    model = Sequential([Conv2D(2, 3), BatchNormalization(), Flatten(), Dense(1)], input_shape=(5, 5, 1), seed=0)
+    model = Sequential([Conv2D(2, 3), BatchNormalization(), Flatten(), Dense(1)],
+                       input_shape=(5, 5, 1), seed=0)
     weights = model.get_weights()
     # params then state, layer by layer: conv W b, BN gamma beta moving_mean moving_variance, dense W b
     assert [w.shape for w in weights] == [(3, 3, 1, 2), (2,), (2,), (2,), (2,), (2,), (18, 1), (1,)]
