@@ -112,9 +112,15 @@ def maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad
 def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax):
     """Fill ``y`` and ``argmax`` (both (N, out_h, out_w, C)) in one pass over ``x``.
 
-    One parallel task per output row ``(n, oh)``. The channel loop is innermost so
-    reads of ``x`` are contiguous (NHWC). Strict ``>`` keeps the first maximum.
-    Cells outside the image are skipped by the loop bounds.
+    One parallel task per output row ``(n, oh)``. Cells outside the image are skipped
+    by the loop bounds. Two details make this ~10x faster than the obvious loop:
+
+    * the channel loop is innermost, so reads of ``x`` are contiguous (NHWC) and
+      the compiler can use SIMD over channels;
+    * the update is branch-free (``max`` and a select) into small local arrays: with
+      an ``if v > best`` branch, random data mispredicts half the time.
+
+    Strict ``>`` keeps the first maximum in row-major order on ties.
     """
     n_img, h, w, c = x.shape
     for task in numba.prange(n_img * out_h):
@@ -123,42 +129,75 @@ def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y,
         ih0 = oh * sh - pad_top
         i_lo = max(0, -ih0)
         i_hi = min(ph, h - ih0)
+        best = np.empty(c, dtype=x.dtype)
+        arg = np.empty(c, dtype=np.int32)
         for ow in range(out_w):
             iw0 = ow * sw - pad_left
             j_lo = max(0, -iw0)
             j_hi = min(pw, w - iw0)
             # Start from the first real cell of the window.
+            first = x[n, ih0 + i_lo, iw0 + j_lo]
+            pos0 = i_lo * pw + j_lo
             for ch in range(c):
-                y[n, oh, ow, ch] = x[n, ih0 + i_lo, iw0 + j_lo, ch]
-                argmax[n, oh, ow, ch] = i_lo * pw + j_lo
+                best[ch] = first[ch]
+                arg[ch] = pos0
             for i in range(i_lo, i_hi):
                 for j in range(j_lo, j_hi):
-                    pos = i * pw + j
+                    pos = np.int32(i * pw + j)
+                    cell = x[n, ih0 + i, iw0 + j]
                     for ch in range(c):
-                        v = x[n, ih0 + i, iw0 + j, ch]
-                        if v > y[n, oh, ow, ch]:
-                            y[n, oh, ow, ch] = v
-                            argmax[n, oh, ow, ch] = pos
+                        v = cell[ch]
+                        b = best[ch]
+                        arg[ch] = pos if v > b else arg[ch]
+                        best[ch] = v if v > b else b
+            y_out = y[n, oh, ow]
+            a_out = argmax[n, oh, ow]
+            for ch in range(c):
+                y_out[ch] = best[ch]
+                a_out[ch] = arg[ch]
     return y, argmax
 
 
 @numba.njit(cache=True, parallel=True)
 def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
-    """Fill ``dx`` (N, H, W, C): zero it, then add each ``dy`` at its argmax.
+    """Fill ``dx`` (N, H, W, C) with each ``dy`` routed to its window's argmax.
 
     One parallel task per image, so overlapping windows (which only overlap inside
-    one image) never race.
+    one image) never race. Rather than decoding each argmax into (row, column) with
+    two integer divisions, we visit each window cell once and write ``dy`` where the
+    argmax names that cell, 0 elsewhere: branch-free and SIMD-friendly over channels.
+
+    When the windows tile the image (stride == pool, the usual case) every input cell
+    belongs to at most one window, so we write each cell once and only zero the
+    rows/columns no window covers. Otherwise we zero ``dx`` and ADD, because a cell
+    can win several overlapping windows.
     """
     n_img, out_h, out_w, c = dy.shape
+    _, h, w, _ = dx.shape
+    tiled = sh == ph and sw == pw
     for n in numba.prange(n_img):
-        dx[n] = 0
+        if tiled:
+            # Cells beyond the last window (e.g. the last row when H is odd, "valid").
+            dx[n, max(0, out_h * sh - pad_top) :] = 0
+            dx[n, :, max(0, out_w * sw - pad_left) :] = 0
+        else:
+            dx[n] = 0
         for oh in range(out_h):
+            ih0 = oh * sh - pad_top
             for ow in range(out_w):
-                for ch in range(c):
-                    pos = argmax[n, oh, ow, ch]
-                    ih = oh * sh - pad_top + pos // pw
-                    iw = ow * sw - pad_left + pos % pw
-                    dx[n, ih, iw, ch] += dy[n, oh, ow, ch]
+                iw0 = ow * sw - pad_left
+                g = dy[n, oh, ow]
+                a = argmax[n, oh, ow]
+                for i in range(max(0, -ih0), min(ph, h - ih0)):
+                    for j in range(max(0, -iw0), min(pw, w - iw0)):
+                        pos = i * pw + j
+                        cell = dx[n, ih0 + i, iw0 + j]
+                        if tiled:
+                            for ch in range(c):
+                                cell[ch] = g[ch] if a[ch] == pos else 0
+                        else:
+                            for ch in range(c):
+                                cell[ch] += g[ch] if a[ch] == pos else 0
     return dx
 
 
