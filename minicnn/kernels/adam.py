@@ -5,6 +5,11 @@ million weights and Adam touches all of them every step. In NumPy each line belo
 separate pass over memory (and most allocate a new 44 MB array); the fused loop reads
 p, g, m, v once and writes p, m, v once. See ``minicnn.optimizers.Adam`` for the math.
 
+Measured on 11,075,712 float32 values (the original's Dense kernel and bias), 2 shared
+cores, median per step: fused kernel 18-35 ms; the best in-place NumPy (ufuncs with
+``out=`` into one preallocated buffer, 11 passes) 65-180 ms; the reference below,
+which allocates its temporaries, 165-950 ms. (Ranges: the machine was busy.)
+
 Both functions update ``p``, ``m`` and ``v`` in place and return nothing.
 """
 
