@@ -238,3 +238,32 @@ def test_explicit_close_with_a_slow_map_returns():
     assert time.monotonic() - start < 2 and not it.worker_alive
     with pytest.raises(StopIteration):
         next(it)
+
+
+class FakeTerminal:
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_cache_shows_a_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, capsys):
+    root = make_folder(str(tmp_path))
+    lazy = image_dataset_from_directory(root, image_size=(4, 4), verbose=False)
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    lazy.cache()
+    assert "Decoding images" in terminal.text and "12/12" in terminal.text
+    terminal.text = ""
+    lazy.cache(verbose=False)
+    assert terminal.text == ""
+    monkeypatch.undo()
+    lazy.cache()  # stderr captured by pytest: not a terminal, so silent
+    assert capsys.readouterr().err == ""

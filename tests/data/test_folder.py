@@ -270,8 +270,10 @@ def test_real_full_size_originals_load_at_224_in_grayscale_and_rgb():
         pytest.skip("no chest_xray_originals next to MINICNN_DATA")
     total = 0
     for split in ("train", "val", "test"):
+        # All 201 in grayscale; rgb on val and test only (41 images), to keep the test short.
+        modes = ("grayscale",) if split == "train" else ("grayscale", "rgb")
         loaded = {}
-        for color_mode in ("grayscale", "rgb"):
+        for color_mode in modes:
             ds = image_dataset_from_directory(os.path.join(root, split), image_size=(224, 224),
                                               color_mode=color_mode, shuffle=False,
                                               verbose=False).cache(verbose=False)
@@ -282,8 +284,8 @@ def test_real_full_size_originals_load_at_224_in_grayscale_and_rgb():
             assert 0 <= x.min() and x.max() <= 255 and x.std() > 20  # real content, not blank
             loaded[color_mode] = x
         total += len(x)
-        # X-rays are grey: the rgb channels agree, and match the grayscale decode.
-        rgb, grey = loaded["rgb"], loaded["grayscale"]
-        assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 1.0
-        assert np.abs(rgb.mean(axis=-1) - grey[..., 0]).mean() < 1.0
+        if "rgb" in loaded:  # X-rays are grey: rgb channels agree and match the grayscale decode
+            rgb, grey = loaded["rgb"], loaded["grayscale"]
+            assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 1.0
+            assert np.abs(rgb.mean(axis=-1) - grey[..., 0]).mean() < 1.0
     assert total == 201
