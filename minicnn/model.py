@@ -470,6 +470,14 @@ class Sequential:
             self.optimizer.step(params, grads)
         return outputs, labels, loss
 
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One optimizer step on one batch (forward, loss, backward, update); returns the loss.
+
+        The building block of ``fit``, public for custom loops and benchmarks.
+        """
+        self._require_compiled("train_on_batch")
+        return self._train_step(x, y, sample_weight, 0, 0, 1)[2]
+
     def _train_epoch(self, batches, epoch, steps, class_weight, callbacks, bar):
         """One pass over ``batches``; returns (running logs, number of steps done)."""
         for metric in self.metrics:

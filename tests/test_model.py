@@ -228,3 +228,20 @@ def test_minicnn_exports_sequential_and_submodules():
     assert minicnn.Sequential is Sequential
     assert minicnn.layers is not None and minicnn.losses.BinaryCrossEntropy is BinaryCrossEntropy
     assert minicnn.optimizers.SGD is SGD
+
+
+def test_train_on_batch_takes_one_step_and_returns_the_batch_loss():
+    from minicnn import Sequential
+    from minicnn.layers import Dense
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    model = Sequential([Dense(1)], input_shape=(3,), seed=0)
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    before = model.get_weights()
+    expected = model.evaluate(x, y, batch_size=8)["loss"]
+    loss = model.train_on_batch(x, y)
+    assert loss == pytest.approx(expected, rel=1e-6)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert model.evaluate(x, y, batch_size=8)["loss"] < loss

@@ -1,0 +1,223 @@
+"""Training and inference throughput of the original pneumonia CNN: minicnn vs PyTorch vs Keras.
+
+The model (the original TensorFlow project's):
+    Conv2D(32,3) ReLU MaxPool2D(2) Conv2D(64,3) ReLU MaxPool2D(2) Conv2D(128,3) ReLU MaxPool2D(2)
+    Flatten Dense(128) ReLU Dropout(0.5) Dense(1)          on 224x224x3, batch 32, float32, Adam.
+
+Each framework runs in its own process (so imports, thread pools and peak memory do not mix),
+one after the other in the same invocation, so the ratios printed at the end are measured side by side
+on the same machine at the same time. Per framework: ``--runs`` timed training steps (forward,
+backward, Adam) and inference batches after ``--warmup`` untimed ones; we report the median step
+time as images/s, and the peak resident memory (ru_maxrss) of the process.
+
+    python benchmarks/train_throughput.py                      # everything installed, table
+    python benchmarks/train_throughput.py --json out.json      # the same, also as JSON
+    python benchmarks/train_throughput.py --frameworks minicnn,torch --runs 5
+
+Frameworks: ``minicnn`` (Numba kernels), ``minicnn-numpy`` (the plain NumPy reference kernels:
+what Numba buys), ``torch`` (torch==2.13.0 CPU) and ``keras`` (tensorflow-cpu); the last two are
+skipped with a message when not installed.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FRAMEWORKS = ["minicnn", "minicnn-numpy", "torch", "keras"]
+
+
+# --------------------------------------------------------------------------- workers
+def _time_calls(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _batch(args, channels_last=True):
+    rng = np.random.default_rng(0)
+    shape = (args.batch, args.size, args.size, 3) if channels_last else (args.batch, 3, args.size, args.size)
+    x = rng.uniform(0, 1, size=shape).astype(np.float32)
+    y = (rng.uniform(size=(args.batch, 1)) < 0.7).astype(np.float32)
+    return x, y
+
+
+def worker_minicnn(args, kernels):
+    if kernels == "numpy":
+        os.environ["MINICNN_KERNELS"] = "numpy"
+    sys.path.insert(0, os.path.dirname(HERE))
+    from minicnn.zoo import original_cnn
+
+    model = original_cnn((args.size, args.size, 3), seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x, y = _batch(args)
+    train = _time_calls(lambda: model.train_on_batch(x, y), args.warmup, args.runs)
+    infer = _time_calls(lambda: model.predict(x, batch_size=args.batch), args.warmup, args.runs)
+    return train, infer
+
+
+def worker_torch(args):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    s = args.size
+    flat = 128 * ((((s - 2) // 2 - 2) // 2 - 2) // 2) ** 2
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 1),
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.BCEWithLogitsLoss()
+    x, y = (torch.from_numpy(a) for a in _batch(args, channels_last=False))
+
+    def train_step():
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            torch.sigmoid(model(x))
+
+    return _time_calls(train_step, args.warmup, args.runs), _time_calls(infer, args.warmup, args.runs)
+
+
+def worker_keras(args):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((args.size, args.size, 3)),
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5), layers.Dense(1),
+    ])
+    optimizer = keras.optimizers.Adam(1e-3)
+    loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+    x, y = (tf.constant(a) for a in _batch(args))
+
+    @tf.function
+    def train_step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    @tf.function
+    def infer():
+        return tf.sigmoid(model(x, training=False))
+
+    return _time_calls(train_step, args.warmup, args.runs), _time_calls(infer, args.warmup, args.runs)
+
+
+def run_worker(args):
+    name = args.worker
+    if name == "minicnn":
+        train, infer = worker_minicnn(args, "numba")
+    elif name == "minicnn-numpy":
+        train, infer = worker_minicnn(args, "numpy")
+    elif name == "torch":
+        train, infer = worker_torch(args)
+    elif name == "keras":
+        train, infer = worker_keras(args)
+    else:
+        raise SystemExit(f"unknown framework {name!r}; choose from {FRAMEWORKS}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"train_times": train, "infer_times": infer, "peak_mb": peak_mb}))
+
+
+# --------------------------------------------------------------------------- driver
+def installed(name):
+    module = {"torch": "torch", "keras": "tensorflow"}.get(name)
+    if module is None:
+        return True
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def measure(name, args):
+    command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--runs", str(args.runs),
+               "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size)]
+    if name == "minicnn-numpy":
+        command[command.index("--runs") + 1] = str(max(1, args.runs // 3))
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["train_ips"] = args.batch / statistics.median(result["train_times"])
+    result["infer_ips"] = args.batch / statistics.median(result["infer_times"])
+    return result
+
+
+def format_table(results, batch):
+    lines = [f"{'framework':<15}{'train img/s':>12}{'infer img/s':>12}{'peak MB':>9}"
+             f"{'train vs torch':>16}{'train vs keras':>16}{'infer vs torch':>16}"]
+    ref = {k: results.get(k) for k in ("torch", "keras")}
+
+    def ratio(a, b):
+        return f"{a / b:.2f}x" if b else "-"
+
+    for name, r in results.items():
+        lines.append(
+            f"{name:<15}{r['train_ips']:>12.1f}{r['infer_ips']:>12.1f}{r['peak_mb']:>9.0f}"
+            f"{ratio(r['train_ips'], ref['torch'] and ref['torch']['train_ips']):>16}"
+            f"{ratio(r['train_ips'], ref['keras'] and ref['keras']['train_ips']):>16}"
+            f"{ratio(r['infer_ips'], ref['torch'] and ref['torch']['infer_ips']):>16}"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--runs", type=int, default=7, help="timed steps per framework (median reported)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return run_worker(args)
+
+    results = {}
+    for name in args.frameworks.split(","):
+        if not installed(name):
+            print(f"{name}: not installed, skipped", file=sys.stderr)
+            continue
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        result = measure(name, args)
+        if result:
+            results[name] = result
+    print(f"\nbatch {args.batch}, {args.size}x{args.size}x3, float32, Adam; median of {args.runs} steps\n")
+    print(format_table(results, args.batch))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
