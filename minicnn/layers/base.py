@@ -13,7 +13,10 @@ A layer is a small object with three methods and three dictionaries:
     layers that behave differently while training (Dropout, BatchNormalization).
 ``backward(grad_out)``
     ``grad_out`` is dL/d(output), same shape as the last output. Writes dL/d(param)
-    into ``self.grads`` (overwriting, never adding across steps) and returns dL/dx.
+    into ``self.grads`` (overwriting, never adding across steps) and returns dL/dx,
+    or None when ``self.needs_input_grad`` is False (the model's first layer).
+    ``backward`` may reuse ``grad_out``'s memory (ReLU zeroes it in place), so
+    callers pass an array they no longer need.
 
 ``self.state`` holds arrays that are saved with the model but not trained
 (BatchNormalization's moving mean and variance). Layers that draw random numbers
