@@ -9,7 +9,7 @@ A typical pipeline::
     from minicnn import data
     ds = data.image_dataset_from_directory("chest_xray/train", image_size=(224, 224),
                                            color_mode="grayscale", seed=0)
-    ds = ds.cache("~/.cache/minicnn")            # decode once; later runs reopen in ms
+    ds = ds.cache("~/.cache/minicnn/images/")    # decode once; later runs reopen in ms
     train, val = ds.subset(train_idx), ds.subset(val_idx, shuffle=False)
     train = train.map(lambda x, y: (augment(x), y)).prefetch(2)
 """

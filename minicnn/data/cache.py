@@ -67,13 +67,19 @@ def cache_key(paths, settings):
 
 
 def cache_paths(path, key):
-    """``(npy_path, json_path)`` for ``path``: a directory (named by key) or a file stem."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
+    """``(npy_path, json_path)`` for ``path``: a folder (files named by key) or a file stem.
+
+    ``path`` is a folder when it exists as one or ends with a path separator (it is then
+    created): the files are ``<folder>/images-<first 16 hex digits of key>.{npy,json}``,
+    so one folder holds the caches of several datasets and settings side by side (old
+    ones are not deleted). Otherwise ``path`` is a stem: ``<path>.npy`` and ``<path>.json``.
+    ``~`` is expanded.
+    """
+    path = os.path.expanduser(os.fspath(path))
+    if os.path.isdir(path) or path.endswith((os.sep, "/")):
         stem = os.path.join(path, f"images-{key[:16]}")
     else:
-        stem = path[:-4] if path.endswith((".npy", ".json")) else path
-        stem = stem[:-1] if stem.endswith(".") else stem
+        stem = path[:-4] if path.endswith(".npy") else path[:-5] if path.endswith(".json") else path
     return stem + ".npy", stem + ".json"
 
 

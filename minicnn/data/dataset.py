@@ -488,8 +488,9 @@ class Dataset:
         ----------
         path : str or path-like, optional
             None: keep the pixels in memory. Otherwise a memory-mapped cache file:
-            ``path`` is either an existing directory (the files are named after the
-            cache key inside it) or a file stem (``<path>.npy`` plus ``<path>.json``).
+            ``path`` is either a folder (existing, or written with a trailing "/"; the
+            files inside are named after the cache key) or a file stem (``<path>.npy``
+            plus ``<path>.json``).
             A valid cache for exactly these files (names, sizes, modification times)
             and load settings is opened without decoding anything; a stale, truncated
             or corrupt one is rebuilt (see ``minicnn/data/cache.py``).

@@ -166,6 +166,15 @@ def test_cache_paths_stem_and_directory(tmp_path):
                                                                str(tmp_path / "x.json"))
     npy, header = cache_paths(str(tmp_path), "ab" * 32)
     assert npy == os.path.join(str(tmp_path), "images-" + "ab" * 8 + ".npy")
+    new_folder = str(tmp_path / "new") + os.sep  # not there yet: the trailing "/" says folder
+    assert cache_paths(new_folder, "cd" * 32)[1] == os.path.join(new_folder, "images-" + "cd" * 8 + ".json")
+    assert cache_paths("~/c", "ab" * 32)[0] == os.path.join(os.path.expanduser("~"), "c.npy")
+
+
+def test_cache_into_a_new_folder(tmp_path):
+    root = make_folder(str(tmp_path / "imgs"))
+    ds = load(root).cache(str(tmp_path / "made" / "here") + "/", verbose=False)
+    assert ds.cache_status == "built" and len(list((tmp_path / "made" / "here").glob("images-*.json"))) == 1
 
 
 def test_real_splits_reopen_fast(tmp_path):
