@@ -13,8 +13,12 @@ shapes, so the GEMM share is the rest.
 """
 
 import argparse
+import resource
 import time
 
+import os
+
+import numba
 import numpy as np
 
 from minicnn.kernels.im2col import col2im, im2col
@@ -88,6 +92,9 @@ def main():
     step = median_ms(steps)
     print(f"forward+backward per step: {step:.0f} ms = {1e3 * args.batch / step:.1f} images/s "
           "(no optimizer step)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak resident memory of this process: {peak_mb:.0f} MB; "
+          f"numba threads {numba.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
 
     # Kernel-only times for each Conv2D (what is not GEMM).
     print("\nConv2D kernels alone (ms): im2col (forward), col2im (backward)")
@@ -108,8 +115,6 @@ def main():
                 tc.append(time.perf_counter() - t)
             print(f"  {layer.name:<10} in {shape[1:]}  cols {cols.shape}: "
                   f"im2col {median_ms(ti):.1f}  col2im {median_ms(tc):.1f}")
-        if isinstance(layer, MaxPool2D):
-            pass
         shape = (shape[0],) + tuple(layer.output_shape)
 
 

@@ -30,10 +30,12 @@ Speed notes
   while the batch shape stays the same, so memory stays flat across steps.
 * The first layer of a model (``needs_input_grad`` False) skips ``dcols`` and col2im,
   its most expensive part (the biggest activation).
+* ``dcols`` is built a few images at a time, so it never holds the whole batch.
 * The im2col/col2im loops run in Numba (``minicnn.kernels.im2col``); the NumPy
   references there show the same computation plainly.
 """
 
+import numba
 import numpy as np
 
 from .. import initializers
@@ -41,6 +43,10 @@ from ..kernels.im2col import col2im, conv_output_size, im2col
 from .base import Layer
 
 __all__ = ["Conv2D", "to_pair"]
+
+# Backward builds dcols = dY @ Wm^T in chunks of whole images of about this many
+# elements (32 MB in float32) instead of all at once.
+_DCOLS_CHUNK_ELEMENTS = 1 << 23
 
 
 def to_pair(value, name):
@@ -183,6 +189,20 @@ class Conv2D(Layer):
             self.grads["b"][...] = dy.sum(axis=0)
         if not self.needs_input_grad:
             return None
-        dcols = self._buffer("dcols", cols.shape, cols.dtype)
-        np.matmul(dy, W.reshape(cols.shape[1], self.filters).T, out=dcols)
-        return col2im(dcols, self.x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
+        # dx = col2im(dY @ Wm^T), a few images at a time: the full dcols would be as big
+        # as cols (438 MB for the second layer of the pneumonia CNN); a chunk of it is
+        # small, stays in cache between the GEMM and col2im, and costs no speed.
+        n = self.x_shape[0]
+        rows = out_h * out_w  # rows of cols per image
+        per_chunk = max(numba.get_num_threads(), _DCOLS_CHUNK_ELEMENTS // cols.shape[1] // rows, 1)
+        per_chunk = min(per_chunk, n)
+        dcols = self._buffer("dcols", (per_chunk * rows, cols.shape[1]), cols.dtype)
+        Wt = W.reshape(cols.shape[1], self.filters).T
+        dx = np.empty(self.x_shape, dtype=cols.dtype)
+        for start in range(0, n, per_chunk):
+            stop = min(start + per_chunk, n)
+            part = dcols[: (stop - start) * rows]
+            np.matmul(dy[start * rows : stop * rows], Wt, out=part)
+            col2im(part, (stop - start,) + self.x_shape[1:], kh, kw, sh, sw,
+                   pad_top, pad_left, out_h, out_w, out=dx[start:stop])
+        return dx

@@ -216,3 +216,22 @@ def test_matches_torch_conv2d():
     np.testing.assert_allclose(layer.grads["W"], wt.grad.numpy().transpose(2, 3, 1, 0),
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.grads["b"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_backward_in_image_chunks_equals_one_chunk(monkeypatch):
+    # dcols is built a few images at a time; chunks of 1-2 images (and an odd
+    # batch, so the last chunk is short) must give the same dx as one chunk.
+    from minicnn.layers import conv as conv_module
+
+    rng = np.random.default_rng(3)
+    layer = Conv2D(3, 3, strides=2, padding="same")
+    layer.build((9, 8, 2), rng=rng, dtype=np.float64)
+    x = rng.standard_normal((5, 9, 8, 2))
+    g = rng.standard_normal((5, 5, 4, 3))
+    layer.forward(x)
+    whole = layer.backward(g)
+    monkeypatch.setattr(conv_module, "_DCOLS_CHUNK_ELEMENTS", 1)
+    layer.forward(x)
+    chunked = layer.backward(g)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-14)
+    assert layer._buffers["dcols"].shape[0] < 5 * 5 * 4  # really chunked
