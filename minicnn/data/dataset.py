@@ -73,13 +73,15 @@ class FileSource:
         return {"image_size": list(self.image_size), "color_mode": self.color_mode,
                 "interpolation": self.interpolation, "draft": self.draft}
 
-    def read(self, rows, errors="raise", progress=None):
-        """Decode the files at ``rows``: uint8 ``(len(rows), H, W, C)`` (and failures)."""
+    def read(self, rows):
+        """Decode the files at ``rows`` (in parallel): uint8 ``(len(rows), H, W, C)``.
+
+        An unreadable file raises :class:`~minicnn.data.decode.UnreadableImageError`.
+        """
         out = np.empty((len(rows), *self.image_size, self.channels), dtype=np.uint8)
-        failures = decode_many([self.paths[r] for r in rows], out, self.image_size,
-                               self.color_mode, self.interpolation, self.draft,
-                               errors=errors, progress=progress)
-        return (out, failures) if errors == "collect" else out
+        decode_many([self.paths[r] for r in rows], out, self.image_size, self.color_mode,
+                    self.interpolation, self.draft)
+        return out
 
 
 class ArraySource:
@@ -104,7 +106,8 @@ class ArraySource:
     def __len__(self):
         return self.images.shape[0]
 
-    def read(self, rows, errors="raise", progress=None):
+    def read(self, rows):
+        """The images at ``rows``: ``(len(rows), H, W, channels)`` in the array's dtype."""
         # Reading sorted rows is kinder to a memory-mapped file (sequential pages);
         # we then put them back in the requested order.
         rows = np.asarray(rows)
@@ -117,9 +120,7 @@ class ArraySource:
             if self.channels == 4:
                 out[..., 3] = 255 if block.dtype == np.uint8 else 255.0
             block = out
-        if progress is not None:
-            progress.update(len(rows))
-        return (block, []) if errors == "collect" else block
+        return block
 
 
 # --- background batches ---------------------------------------------------------------
@@ -181,7 +182,16 @@ class _PrefetchIterator:
     def __next__(self):
         if self._finished:
             raise StopIteration
-        item = self._queue.get()
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                # A worker always ends with _END or a _Failure; if it is gone without
+                # either (killed from outside), say so rather than wait forever.
+                if not self._thread.is_alive() and self._queue.empty():
+                    self._finished = True
+                    raise RuntimeError("the prefetch thread stopped without finishing the epoch") from None
         if item is _END:
             self.close()
             raise StopIteration
