@@ -103,7 +103,20 @@ def test_cmyk_la_and_bilevel(tmp_path):
     assert np.all(out[:, :4] == 0) and np.all(out[:, 4:] == 255)
 
 
-def test_bmp_and_jpeg_roundtrip(tmp_path):
+def test_grayscale_from_colour_jpeg_decodes_luma_like_convert_l(tmp_path):
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    path = save(tmp_path, "colour.jpg", Image.fromarray(pixels), quality=95)
+    luma_only = decode_image(path, (64, 48), "grayscale")[..., 0].astype(int)
+    via_rgb = np.asarray(Image.open(path).convert("L")).astype(int)
+    assert np.abs(luma_only - via_rgb).mean() < 0.2 and np.abs(luma_only - via_rgb).max() <= 12
+    grey_as_rgb = np.repeat(pixels[..., :1], 3, axis=2)  # how the chest X-rays are stored
+    path = save(tmp_path, "grey.jpg", Image.fromarray(grey_as_rgb), quality=95)
+    assert np.array_equal(decode_image(path, (64, 48), "grayscale")[..., 0],
+                          np.asarray(Image.open(path).convert("L")))
+
+
+def test_bmp_roundtrip_is_exact(tmp_path):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
     bmp = save(tmp_path, "x.bmp", Image.fromarray(pixels))
