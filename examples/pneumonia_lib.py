@@ -1,0 +1,325 @@
+"""Helpers of ``examples/pneumonia.py``: finding and preparing the data, and writing the outputs.
+
+Kept out of the script so that the script reads top to bottom as the pipeline itself.
+Nothing here is a framework feature: it is the glue a project around minicnn would write.
+
+The data preparation (:func:`prepare_folder`) in the order it happens, with the reason for each step:
+
+1. List the files of ``train/``, ``val/`` and ``test/`` (Keras's rules: class = sorted sub-folder).
+2. The patient of each file from its Kaggle name (``person1000_virus_1681.jpeg`` -> ``person1000``).
+3. Byte-identical duplicates (SHA-256): the patients they link are merged into one group, and
+   only one copy is kept in ``train/`` (a file also in ``test/`` leaves ``train/``); ``test/``
+   and ``val/`` are left complete.
+4. Training images of a child who also has images in ``test/`` are dropped: the Kaggle file names
+   number children and images in ONE series across the splits (``person1`` has
+   ``person1_bacteria_1.jpeg`` in train and ``person1_virus_6.jpeg`` in test), so these are the
+   same children, and training on them would grade the model partly on children it has seen.
+   The official ``test/`` stays complete, so results compare with other work on it.
+5. ``--limit N``: at most N images per split, drawn per class in proportion (a quick look).
+6. Decode once into a memory-mapped cache (later runs reopen it in milliseconds).
+7. Validation carved out of ``train/`` by patient, stratified by class (``val_fraction``).
+"""
+
+import csv
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minicnn import data as mdata
+
+SPLITS = ("train", "val", "test")
+KAGGLE_HELP = (
+    "Get the Kaggle 'Chest X-Ray Images (Pneumonia)' dataset (Kermany et al. 2018, CC BY 4.0):\n"
+    "  https://www.kaggle.com/datasets/paultimothymooney/chest-xray-pneumonia  (or Mendeley Data,\n"
+    "  'ZhangLabData'), unzip it so that chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg exist,\n"
+    "  then run with --data path/to/chest_xray, or set MINICNN_DATA, or put it in ./data/chest_xray.\n"
+    "  A PneumoniaMNIST .npz file (https://zenodo.org/records/10519652) also works: --data file.npz")
+
+
+class DataError(Exception):
+    """No usable data: the script prints the message and exits with code 2 (no traceback)."""
+
+
+# --------------------------------------------------------------------------------------
+# Where the data is.
+# --------------------------------------------------------------------------------------
+def resolve_data(arg, cache_dir, image_size):
+    """``("folder" | "npz", path, how it was found)`` for ``--data``, or raise DataError.
+
+    Order: ``--data``; ``$MINICNN_DATA``; ``./data/chest_xray``; else download PneumoniaMNIST
+    at 224 pixels (or the smallest published size that is at least ``image_size``) into
+    ``cache_dir``.
+    """
+    candidates = []
+    if arg:
+        candidates.append((arg, "--data"))
+    elif os.environ.get("MINICNN_DATA"):
+        candidates.append((os.environ["MINICNN_DATA"], "$MINICNN_DATA"))
+    else:
+        candidates.append((os.path.join("data", "chest_xray"), "./data/chest_xray"))
+    for path, how in candidates:
+        if os.path.isfile(path) and path.endswith(".npz"):
+            return "npz", path, how
+        if os.path.isdir(path):
+            missing = [s for s in ("train", "test") if not os.path.isdir(os.path.join(path, s))]
+            if missing:
+                raise DataError(f"{how} {path!r} is a folder but has no {' or '.join(missing)}/ "
+                                f"sub-folder; the Kaggle layout is {{train,val,test}}/"
+                                f"{{NORMAL,PNEUMONIA}}.\n{KAGGLE_HELP}")
+            return "folder", path, how
+        if how != "./data/chest_xray":  # an explicit path that is wrong: say so, do not download
+            what = "is not a folder or a .npz file" if os.path.exists(path) else "does not exist"
+            raise DataError(f"{how} {path!r} {what}.\n{KAGGLE_HELP}")
+    size = next((s for s in (28, 64, 128, 224) if s >= (image_size or 224)), 224)
+    print(f"No chest X-ray folder found (no --data, no $MINICNN_DATA, no ./data/chest_xray): "
+          f"downloading PneumoniaMNIST at {size}x{size} into {cache_dir} ...")
+    try:
+        return "npz", mdata.pneumoniamnist(size, cache_dir=cache_dir), "download"
+    except (mdata.DownloadError, OSError) as error:
+        raise DataError(f"No data found and the download failed:\n  {error}\n{KAGGLE_HELP}") from None
+
+
+# --------------------------------------------------------------------------------------
+# The prepared data.
+# --------------------------------------------------------------------------------------
+@dataclass
+class PreparedData:
+    """Cached, unshuffled datasets (pixels in [0, 255]) and what the report says about them."""
+    kind: str                       # "folder" or "npz"
+    class_names: list
+    train: object                   # minicnn.data.Dataset
+    val: object
+    test: object
+    official_val: object = None     # the 16-image Kaggle val/, evaluated for information only
+    rows: list = field(default_factory=list)     # (file, patient, label, split) for split.csv
+    summary: dict = field(default_factory=dict)  # for the report and the console
+    notes: list = field(default_factory=list)
+    groups_train: object = None     # patient group of each training+validation image (k-fold)
+    trainval: object = None         # train and val together (k-fold)
+
+
+def limit_indices(labels, limit, rng):
+    """At most ``limit`` positions, drawn per class in proportion (at least 2 per class if there)."""
+    labels = np.asarray(labels)
+    if limit is None or limit >= len(labels):
+        return np.arange(len(labels))
+    chosen = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        k = max(min(2, len(members)), int(round(limit * len(members) / len(labels))))
+        chosen.append(rng.choice(members, size=min(k, len(members)), replace=False))
+    chosen = np.sort(np.concatenate(chosen))
+    if len(chosen) > limit:  # the "at least 2" rule may overshoot by a few: trim the largest class
+        extra = len(chosen) - limit
+        big = np.bincount(labels[chosen]).argmax()
+        drop = rng.choice(np.flatnonzero(labels[chosen] == big), size=extra, replace=False)
+        chosen = np.delete(chosen, drop)
+    return chosen
+
+
+def _counts(labels, class_names):
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(class_names))
+    return {name: int(n) for name, n in zip(class_names, counts)}
+
+
+def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache, val_fraction):
+    """Prepare the Kaggle folder ``root`` (steps in the module docstring); returns PreparedData."""
+    found = {}
+    for split in SPLITS:
+        folder = os.path.join(root, split)
+        if not os.path.isdir(folder):
+            continue
+        try:
+            ds = mdata.image_dataset_from_directory(
+                folder, color_mode=color_mode, image_size=(image_size, image_size),
+                batch_size=batch_size, shuffle=False, verbose=False)
+        except (ValueError, FileNotFoundError) as error:
+            raise DataError(f"cannot read {folder!r}: {error}\n{KAGGLE_HELP}") from None
+        found[split] = ds
+    class_names = found["train"].class_names
+    if len(class_names) != 2:
+        raise DataError(f"{root}/train has {len(class_names)} class folders {class_names}; "
+                        f"this example needs exactly two (NORMAL and PNEUMONIA)")
+    for split, ds in found.items():
+        if ds.class_names != class_names:
+            raise DataError(f"{root}/{split} has classes {ds.class_names}, train/ has {class_names}")
+
+    # Every file of every split, test first (so that a duplicate in test keeps its test copy).
+    order = [s for s in ("test", "val", "train") if s in found]
+    paths = [p for s in order for p in found[s].file_paths]
+    split_of = np.array([s for s in order for _ in range(found[s].num_examples)])
+    labels = np.concatenate([found[s].labels for s in order])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        patients = mdata.chest_xray_patient_ids(paths)
+    unknown_names = sum(1 for w in caught if "not in the Kaggle patterns" in str(w.message))
+    duplicates = mdata.find_duplicates(paths)
+    groups = mdata.merge_duplicate_groups(patients, paths, duplicates)
+    # Only redundant TRAINING copies go: test/ stays the complete official test set.
+    keep = mdata.keep_first_mask(paths, duplicates) | (split_of != "train")
+    dup_removed = int(np.sum(~keep))
+
+    # Children with images in test/ leave train/ (see the module docstring, step 4).
+    test_groups = set(groups[split_of == "test"].tolist())
+    leak = (split_of == "train") & np.isin(groups, list(test_groups)) & keep
+    keep &= ~leak
+
+    rng = np.random.default_rng([seed, 1])
+    datasets, kept_paths = {}, {}
+    for split in order:
+        positions = np.flatnonzero(split_of == split)          # into `paths`
+        positions = positions[keep[positions]]
+        positions = positions[limit_indices(labels[positions], limit, rng)]
+        first = int(np.flatnonzero(split_of == split)[0])      # `paths` offset of this split
+        ds = found[split].subset(positions - first)
+        ds = ds.cache(None if cache == "memory" else cache)   # decode once; may drop bad files
+        datasets[split] = ds
+        kept_paths[split] = ds.file_paths
+    group_of = dict(zip(paths, groups.tolist()))
+
+    # Validation carved out of train/ by patient, stratified by class.
+    trainval = datasets["train"]
+    tv_groups = np.array([group_of[p] for p in trainval.file_paths])
+    train_idx, val_idx = mdata.stratified_group_split(trainval.labels, tv_groups,
+                                                      val_fraction=val_fraction, seed=seed)
+    prepared = PreparedData("folder", class_names, trainval.subset(train_idx),
+                            trainval.subset(val_idx), datasets["test"],
+                            official_val=datasets.get("val"), groups_train=tv_groups,
+                            trainval=trainval)
+    for split, ds in (("train", prepared.train), ("val", prepared.val), ("test", prepared.test)):
+        for path, label in zip(ds.file_paths, ds.labels):
+            prepared.rows.append((os.path.relpath(path, root), group_of[path],
+                                  class_names[label], split))
+
+    parts = {"train": prepared.train, "val (from train/)": prepared.val, "test": prepared.test}
+    if prepared.official_val is not None:
+        parts["official val/ (information only)"] = prepared.official_val
+    prepared.summary = {
+        "source": f"{root} (Kaggle folder layout)",
+        "files found": {s: _counts(found[s].labels, class_names) for s in order[::-1]},
+        "images used": {name: _counts(ds.labels, class_names) for name, ds in parts.items()},
+        "patients used": {name: len({group_of[p] for p in ds.file_paths})
+                          for name, ds in parts.items()},
+        "duplicates": {"byte-identical sets": len(duplicates),
+                       "files in them": sum(len(d) for d in duplicates),
+                       "copies removed from train/": dup_removed},
+        "train images dropped (child also in test/)": int(leak.sum()),
+        "file names without a Kaggle patient id": unknown_names,
+    }
+    prepared.notes += [
+        f"Validation: {len(val_idx)} images of {len(set(tv_groups[val_idx].tolist()))} patients "
+        f"carved out of train/ by patient (stratified, {val_fraction:.0%}); no patient is on "
+        "both sides, and byte-identical duplicates share a patient group.",
+        f"{int(leak.sum())} training images of children who also have images in test/ were "
+        "dropped from training (the Kaggle names number children across all splits); test/ is "
+        "complete and was used for nothing but the final evaluation.",
+        "The official val/ folder (16 images) is not the validation set: it is too small to "
+        "choose anything on. It is evaluated at the chosen threshold for information only.",
+    ]
+    if limit is not None:
+        prepared.notes.append(f"--limit {limit}: at most {limit} images per official split; "
+                              "the figures are a quick look, not results.")
+    return prepared
+
+
+def prepare_npz(path, image_size, color_mode, batch_size, seed, limit):
+    """A MedMNIST ``.npz`` (e.g. pneumoniamnist_224.npz) with its own train/val/test splits."""
+    size = None if image_size is None else (image_size, image_size)
+    found = {}
+    for split in SPLITS:
+        try:
+            found[split] = mdata.medmnist_dataset(path, split, batch_size=batch_size, shuffle=False,
+                                                  color_mode=color_mode, image_size=size)
+        except (ValueError, FileNotFoundError) as error:
+            raise DataError(f"cannot read {path!r}: {error}") from None
+    class_names = found["train"].class_names
+    rng = np.random.default_rng([seed, 1])
+    for split in SPLITS:
+        found[split] = found[split].subset(limit_indices(found[split].labels, limit, rng))
+    prepared = PreparedData("npz", class_names, found["train"], found["val"], found["test"])
+    for split in SPLITS:
+        for name, label in zip(found[split].file_paths, found[split].labels):
+            prepared.rows.append((name, "", class_names[label], split))
+    prepared.summary = {
+        "source": f"{path} (MedMNIST .npz)",
+        "images used": {s: _counts(found[s].labels, class_names) for s in SPLITS},
+        "image size": f"{found['train'].image_size[0]}x{found['train'].image_size[1]}",
+    }
+    prepared.notes += [
+        "MedMNIST file: there are no file names, so patients are unknown; MedMNIST's own "
+        "train/val/test splits are used as they are (validation = its val split), and "
+        "duplicates are not checked.",
+    ]
+    if limit is not None:
+        prepared.notes.append(f"--limit {limit}: at most {limit} images per split.")
+    return prepared
+
+
+def keras_class_weights(labels, n_classes=2):
+    """Keras-style balanced weights ``w_c = n / (n_classes * n_c)`` as ``{label: weight}``."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
+    return {c: float(len(labels) / (n_classes * counts[c])) if counts[c] else 0.0
+            for c in range(n_classes)}
+
+
+def print_summary(prepared, class_weight):
+    """The data summary, as a table on the console."""
+    s = prepared.summary
+    print(f"Data: {s['source']}")
+    tables = [(k, v) for k, v in s.items() if isinstance(v, dict) and k.startswith(("files", "images"))]
+    for title, table in tables:
+        print(f"  {title}:")
+        for split, counts in table.items():
+            cells = "  ".join(f"{name} {n:5d}" for name, n in counts.items())
+            print(f"    {split:34s} {cells}  total {sum(counts.values()):5d}")
+    if "patients used" in s:
+        print("  patients: " + ", ".join(f"{k} {v}" for k, v in s["patients used"].items()))
+    if "duplicates" in s:
+        d = s["duplicates"]
+        print(f"  duplicates: {d['byte-identical sets']} sets of byte-identical files "
+              f"({d['files in them']} files); copies removed from train/: "
+              f"{d['copies removed from train/']}")
+        print(f"  training images dropped because the child is also in test/: "
+              f"{s['train images dropped (child also in test/)']}")
+    if class_weight is not None:
+        print("  class weights (n / (2 n_c)): " + ", ".join(
+            f"{prepared.class_names[c]} {w:.3f}" for c, w in class_weight.items()))
+    for note in prepared.notes:
+        print(f"  note: {note}")
+
+
+# --------------------------------------------------------------------------------------
+# Outputs.
+# --------------------------------------------------------------------------------------
+def write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_history_csv(path, history):
+    """One row per completed epoch (1-based), one column per logged quantity."""
+    keys = list(history.history)
+    rows = [[i + 1] + [history.history[k][i] for k in keys] for i in range(len(history.epoch))]
+    return write_csv(path, ["epoch"] + keys, rows)
+
+
+def pick_for_grid(labels, probabilities, threshold, n, rng):
+    """Up to ``n`` positions for a prediction grid: the mistakes first (up to half), then others."""
+    pred = probabilities >= threshold
+    wrong = np.flatnonzero(pred != (labels == 1))
+    right = np.flatnonzero(pred == (labels == 1))
+    take_wrong = rng.permutation(wrong)[: n // 2]
+    take_right = rng.permutation(right)[: n - len(take_wrong)]
+    return np.sort(np.concatenate([take_wrong, take_right])).astype(np.int64)
+
+
+def rows_per_class(ds, per_class, rng):
+    """``per_class`` random positions of each class of ``ds`` (fewer if the class is small)."""
+    labels = np.asarray(ds.labels)
+    out = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+    return np.concatenate(out).astype(np.int64)
