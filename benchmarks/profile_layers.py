@@ -6,8 +6,8 @@ Flatten Dense(128) ReLU Dropout(0.5) Dense(1)
 
 Run:  python benchmarks/profile_layers.py [--batch 32] [--repeats 5]
 
-Prints the median over ``--repeats`` steps (after one warm-up step that compiles the
-Numba kernels and allocates the reusable buffers) of each layer's forward and backward
+Prints the median over ``--repeats`` steps (after ``--warmup`` untimed steps that compile
+the Numba kernels and allocate the reusable buffers) of each layer's forward and backward
 time, then for each Conv2D the time of its im2col and col2im kernels alone on the same
 shapes, so the GEMM share is the rest.
 """
@@ -53,6 +53,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed steps first: Numba compiles, buffers and the heap settle")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -61,7 +63,7 @@ def main():
     fwd = [[] for _ in layers]
     bwd = [[] for _ in layers]
     steps = []
-    for step in range(args.repeats + 1):
+    for step in range(args.repeats + args.warmup):
         t_step = time.perf_counter()
         x = x0
         for i, layer in enumerate(layers):
@@ -75,14 +77,13 @@ def main():
             bwd[i].append(time.perf_counter() - t)
         steps.append(time.perf_counter() - t_step)
         assert x.dtype == np.float32, f"float32 leak: output is {x.dtype}"
-    # Drop the warm-up step.
-    fwd = [f[1:] for f in fwd]
-    bwd = [b[1:] for b in bwd]
-    steps = steps[1:]
+    # Drop the warm-up steps.
+    fwd = [f[args.warmup:] for f in fwd]
+    bwd = [b[args.warmup:] for b in bwd]
+    steps = steps[args.warmup:]
 
     print(f"batch {args.batch}, 224x224x3 float32, median of {args.repeats} steps (ms)")
     print(f"{'layer':<28}{'output':>18}{'forward':>10}{'backward':>10}")
-    shape = (224, 224, 3)
     for layer, f, b in zip(layers, fwd, bwd):
         desc = repr(layer) if len(repr(layer)) < 27 else type(layer).__name__
         print(f"{desc:<28}{str(layer.output_shape):>18}{median_ms(f):>10.1f}{median_ms(b):>10.1f}")

@@ -231,7 +231,29 @@ def test_backward_in_image_chunks_equals_one_chunk(monkeypatch):
     layer.forward(x)
     whole = layer.backward(g)
     monkeypatch.setattr(conv_module, "_DCOLS_CHUNK_ELEMENTS", 1)
-    layer.forward(x)
-    chunked = layer.backward(g)
+    chunked_layer = Conv2D(3, 3, strides=2, padding="same")
+    chunked_layer.build((9, 8, 2), dtype=np.float64)
+    chunked_layer.params["W"][...] = layer.params["W"]
+    chunked_layer.forward(x)
+    chunked = chunked_layer.backward(g)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-14)
-    assert layer._buffers["dcols"].shape[0] < 5 * 5 * 4  # really chunked
+    cols_size = layer._buffers["cols"].size
+    assert chunked_layer._buffers["dcols"].size < cols_size  # really chunked
+
+
+def test_scratch_buffer_is_reused_across_steps_and_smaller_batches():
+    rng = np.random.default_rng(0)
+    layer = Conv2D(2, 3)
+    layer.build((6, 6, 2), rng=rng, dtype=np.float64)
+    big, small = rng.standard_normal((4, 6, 6, 2)), rng.standard_normal((3, 6, 6, 2))
+    layer.forward(big)
+    buffer = layer._buffers["cols"]
+    y_small = layer.forward(small)  # a smaller batch reuses the front of the buffer
+    assert layer._buffers["cols"] is buffer
+    layer.backward(np.ones_like(y_small))
+    y_big = layer.forward(big)
+    assert layer._buffers["cols"] is buffer
+    expected = Conv2D(2, 3)
+    expected.build((6, 6, 2), dtype=np.float64)
+    expected.params["W"][...] = layer.params["W"]
+    np.testing.assert_allclose(y_big, expected.forward(big), rtol=1e-14)
