@@ -22,6 +22,7 @@ class ReLU(Layer):
     array per step would cost time and memory. ``grad_out`` therefore must be a buffer
     the caller does not need afterwards (Sequential passes each layer a fresh gradient).
     At x == 0 exactly we use slope 0, as Keras and PyTorch do.
+    No parameters. Tests: ``tests/layers/test_activations.py``.
     """
 
     def __init__(self, name=None):
@@ -70,6 +71,8 @@ class Sigmoid(Layer):
 
     Forward:  y = sigma(x)                    (the overflow-free form, see ``stable_sigmoid``)
     Backward: dL/dx = dL/dy * y * (1 - y)     (the derivative written with the output)
+    Shapes: x, y and both gradients (batch, ...), all the same. No parameters.
+    Tests: ``tests/layers/test_activations.py``.
 
     To train a binary classifier prefer a final ``Dense(1)`` without Sigmoid and
     ``BinaryCrossEntropy(from_logits=True)``: the fused loss is more accurate than

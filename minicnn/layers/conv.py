@@ -93,7 +93,13 @@ class Conv2D(Layer):
     Shapes
     ------
     input (N, H, W, C) -> output (N, Ho, Wo, filters); params ``W`` (kh, kw, C, filters)
-    and ``b`` (filters,) (no ``b`` when ``use_bias`` is False).
+    and ``b`` (filters,) (no ``b`` when ``use_bias`` is False). ``backward`` takes
+    dL/dy (N, Ho, Wo, filters), fills ``grads["W"]`` and ``grads["b"]`` and returns
+    dL/dx (N, H, W, C) (None for a first layer).
+
+    Forward ``y = im2col(x) @ W.reshape(kh*kw*C, filters) + b``; backward
+    ``dW = cols^T dY``, ``db = sum of dY``, ``dx = col2im(dY W^T)`` (module docstring;
+    worked example in ``docs/kernels.md``). Tests: ``tests/layers/test_conv.py``.
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True,

@@ -24,6 +24,7 @@ class Dense(Layer):
     Every example's row of x meets every column of W, so each entry of dW sums the
     contributions of all N examples: the batch sum falls out of the matrix product.
     ``dx`` is skipped when ``needs_input_grad`` is False (the model's first layer).
+    Tests: ``tests/layers/test_dense.py``.
 
     Parameters
     ----------
@@ -98,7 +99,8 @@ class Flatten(Layer):
 
     Row-major (C order) as NumPy and Keras with channels last, so a Dense after it sees
     the NHWC values in memory order. ``backward`` reshapes the gradient back. Both are
-    views when the input is contiguous: no data is copied.
+    views when the input is contiguous: no data is copied. No parameters.
+    Tests: ``tests/layers/test_dense.py``.
     """
 
     def __init__(self, name=None):

@@ -15,11 +15,13 @@ class Dropout(Layer):
     Training:   mask_i = 1 / (1 - rate)  with probability 1 - rate,  else 0
                 y = x * mask,            dL/dx = dL/dy * mask      (the SAME mask)
     Inference:  y = x,                   dL/dx = dL/dy
+    Shapes:     x, y, mask and both gradients (batch, ...), all the same. No parameters.
 
     Scaling the kept units by 1 / (1 - rate) at training time keeps the expected value
     of every unit equal to its inference value, E[y_i] = x_i, so nothing has to change
     when dropout is switched off. (Forgetting the scale, or dropping at inference, are
-    the two classic mistakes; the tests guard against both.)
+    the two classic mistakes; the tests in ``tests/layers/test_dropout.py`` guard
+    against both.)
 
     Parameters
     ----------

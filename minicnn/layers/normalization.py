@@ -33,6 +33,8 @@ class BatchNormalization(Layer):
     ``params``: ``gamma`` (ones) and ``beta`` (zeros), shape (C,).
     ``state``: ``moving_mean`` (zeros) and ``moving_variance`` (ones), shape (C,):
     saved with the model, never touched by the optimizer.
+    Shapes: x, y and both gradients (N, C) or (N, H, W, C), all the same.
+    Tests: ``tests/layers/test_normalization.py``.
 
     Parameters
     ----------

@@ -44,6 +44,13 @@ class MaxPool2D(Layer):
         As in Keras/TensorFlow: "same" gives ``ceil(H / sh)`` rows, the extra padded
         row/column at the bottom/right; padded cells never win the max.
     name : str, optional
+
+    Forward ``y[n, oh, ow, c] = max`` over the window (keeps ``argmax``, int16, the
+    winner's position in its window); backward ``dx`` is ``dy`` at each window's argmax
+    (added up where windows overlap) and 0 elsewhere. Shapes: x (N, H, W, C) ->
+    y (N, Ho, Wo, C), ``Ho = (H - ph) // sh + 1`` ("valid") or ``ceil(H / sh)``
+    ("same"); backward (N, Ho, Wo, C) -> (N, H, W, C). No parameters.
+    Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling_kernels.py``.
     """
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
@@ -89,7 +96,12 @@ class MaxPool2D(Layer):
 
 
 class GlobalAveragePooling2D(Layer):
-    """Mean over height and width: (N, H, W, C) -> (N, C)."""
+    """Mean over height and width: (N, H, W, C) -> (N, C).
+
+    Forward ``y[n, c] = sum over h, w of x[n, h, w, c] / (H*W)``; backward
+    ``dx[n, h, w, c] = dy[n, c] / (H*W)`` (every position gets an equal share).
+    No parameters. Tests: ``tests/layers/test_pooling.py``.
+    """
 
     def __init__(self, name=None):
         super().__init__(name)
