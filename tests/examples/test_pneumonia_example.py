@@ -1,0 +1,186 @@
+"""Smoke tests of examples/pneumonia.py: run it as a user would (subprocess) and check every output.
+
+The chest X-ray runs need the real images (``MINICNN_DATA``) and skip without them; the
+MedMNIST run uses the small PneumoniaMNIST file next to them; the bad-input runs need nothing.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "examples", "pneumonia.py")
+DATA = os.environ.get("MINICNN_DATA")
+NPZ = os.path.join(ROOT, "..", "shared", "data", "medmnist", "pneumoniamnist_28.npz")
+if DATA:
+    NPZ = os.path.join(os.path.dirname(os.path.abspath(DATA)), "medmnist", "pneumoniamnist_28.npz")
+
+needs_npz = pytest.mark.skipif(not os.path.isfile(NPZ), reason=f"{NPZ} is not there")
+
+FIGURES = ["samples.png", "augmentation.png", "curves.png", "roc.png", "pr.png", "confusion.png",
+           "predictions.png", "gradcam.png", "calibration.png"]
+SUMMARY_KEYS = {"auc": float, "accuracy": float, "precision": float, "recall": float,
+                "specificity": float, "f1": float, "threshold": float}
+
+
+def run(args, tmp_path, timeout=120, env_extra=None, unset=()):
+    env = dict(os.environ, MINICNN_HOME=str(tmp_path / "home"), MPLBACKEND="Agg")
+    for name in unset:
+        env.pop(name, None)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, SCRIPT, *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check_summary(section, n):
+    for key, kind in SUMMARY_KEYS.items():
+        assert isinstance(section[key], kind), key
+    assert section["n"] == n
+    (tn, fp), (fn, tp) = section["confusion_matrix"]
+    assert tn + fp + fn + tp == n
+    assert all(isinstance(v, int) for v in (tn, fp, fn, tp))
+    lo, hi = section["auc_ci"]
+    assert 0.0 <= lo <= hi <= 1.0
+    assert 0.0 <= section["auc"] <= 1.0
+
+
+def check_run_folder(out, expect_official_val):
+    for name in FIGURES + ["model.npz", "metrics.json", "history.csv", "split.csv", "report.html"]:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("train_seconds", "epochs", "image_size", "n_train", "n_val", "n_test"):
+        assert key in m, key
+    assert isinstance(m["train_seconds"], float) and m["train_seconds"] > 0
+    check_summary(m["test"], m["n_test"])
+    check_summary(m["test_at_0.5"], m["n_test"])
+    assert m["test_at_0.5"]["threshold"] == 0.5
+    assert m["test"]["threshold"] == m["val"]["threshold"]   # chosen on validation, used on test
+    assert m["val"]["n"] == m["n_val"]
+    assert ("official_val" in m) == expect_official_val
+
+    with open(out / "split.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert set(rows[0]) == {"file", "patient", "label", "split"}
+    by_split = {s: [r for r in rows if r["split"] == s] for s in ("train", "val", "test")}
+    assert [len(by_split[s]) for s in ("train", "val", "test")] == [m["n_train"], m["n_val"], m["n_test"]]
+    assert len({r["file"] for r in rows}) == len(rows)          # no file in two splits
+
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0].split(",")[:2] == ["epoch", "loss"] and "val_auc" in lines[0]
+    assert len(lines) == 1 + m["epochs"]
+
+    html = (out / "report.html").read_text()
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    assert "missing:" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    return m, by_split
+
+
+CHEST_ARGS = ["--limit", "40", "--epochs", "1", "--image-size", "40", "--bootstrap", "50",
+              "--seed", "1"]
+
+
+@pytest.fixture(scope="module")
+def chest_run(tmp_path_factory):
+    """One small run on the real X-rays, shared by the tests below (each run costs ~15 s)."""
+    if not DATA or not os.path.isdir(DATA):
+        pytest.skip("MINICNN_DATA (the chest_xray folder) is not set")
+    tmp_path = tmp_path_factory.mktemp("chest")
+    result = run(["--data", DATA, *CHEST_ARGS, "--out", "run"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tmp_path, result
+
+
+def test_chest_xray_run_outputs(chest_run):
+    tmp_path, result = chest_run
+    assert "class weights" in result.stdout and "patients" in result.stdout
+    m, by_split = check_run_folder(tmp_path / "run", expect_official_val=True)
+    assert m["image_size"] == 40 and m["epochs"] == 1
+    # The split is by patient: no child in two of train / val / test.
+    patients = {s: {r["patient"] for r in rows} for s, rows in by_split.items()}
+    assert not patients["train"] & patients["val"]
+    assert not patients["train"] & patients["test"]
+    assert not patients["val"] & patients["test"]
+    assert all(r["label"] in ("NORMAL", "PNEUMONIA") for rows in by_split.values() for r in rows)
+
+
+def test_predict_with_saved_model(chest_run):
+    tmp_path, _ = chest_run
+    out = tmp_path / "run"
+    m, by_split = check_run_folder(out, expect_official_val=True)
+    # predict on two test images with the saved model: probability, label, one PNG each.
+    images = [os.path.join(DATA, "test", r["file"].split("/", 1)[1]) for r in by_split["test"][:2]]
+    pred = run(["predict", *images, "--model", str(out / "model.npz"), "--out", "pred"], tmp_path)
+    assert pred.returncode == 0, pred.stderr[-3000:]
+    threshold = m["test"]["threshold"]
+    lines = pred.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for path, line in zip(images, lines):
+        assert line.startswith(path)
+        p = float(line.split("= ")[1].split()[0])
+        assert 0.0 <= p <= 1.0
+        assert line.split("-> ")[1].split()[0] == ("PNEUMONIA" if p >= threshold else "NORMAL")
+        png = tmp_path / "pred" / (os.path.splitext(os.path.basename(path))[0] + "_gradcam.png")
+        assert png.is_file() and png.stat().st_size > 0
+
+    # A missing image and a file that is not an image: exit code 2, both named, no traceback.
+    (tmp_path / "notes.jpeg").write_text("not an image")
+    bad = run(["predict", "missing.jpeg", "notes.jpeg", "--model", str(out / "model.npz")], tmp_path)
+    assert bad.returncode == 2
+    assert "missing.jpeg" in bad.stderr and "notes.jpeg" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_same_seed_same_results(chest_run):
+    tmp_path, _ = chest_run
+    again = run(["--data", DATA, *CHEST_ARGS, "--out", "again"], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    ma, mb = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("run", "again"))
+    for key in ("test", "val", "test_at_0.5"):
+        for name in ("auc", "threshold", "confusion_matrix", "auc_ci"):
+            assert ma[key][name] == mb[key][name], (key, name)
+    assert (tmp_path / "run" / "split.csv").read_text() == (tmp_path / "again" / "split.csv").read_text()
+    hist = [(tmp_path / d / "history.csv").read_text() for d in ("run", "again")]
+    assert hist[0] == hist[1]
+
+
+@needs_npz
+def test_medmnist_npz_run(tmp_path):
+    result = run(["--data", NPZ, "--limit", "200", "--epochs", "1", "--bootstrap", "50",
+                  "--out", "npz"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "patients are unknown" in result.stdout
+    m, by_split = check_run_folder(tmp_path / "npz", expect_official_val=False)
+    assert m["image_size"] == 28                          # the file's own size by default
+    assert all(r["patient"] == "" for rows in by_split.values() for r in rows)
+    assert all(r["file"].startswith("pneumoniamnist_28.npz:" + s)
+               for s, rows in by_split.items() for r in rows)
+
+
+def test_wrong_data_path_exit_2(tmp_path):
+    result = run(["--data", str(tmp_path / "no_such_folder")], tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "no_such_folder" in result.stderr and "does not exist" in result.stderr
+    assert "kaggle" in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+def test_folder_without_splits_exit_2(tmp_path):
+    (tmp_path / "flat" / "NORMAL").mkdir(parents=True)
+    result = run(["--data", str(tmp_path / "flat")], tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "train" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_offline_without_data_exit_2(tmp_path):
+    # No --data, no MINICNN_DATA, no ./data/chest_xray: the script tries to download
+    # PneumoniaMNIST; a proxy on a closed local port makes "offline" instant and certain.
+    proxy = "http://127.0.0.1:9"
+    result = run([], tmp_path, timeout=60, unset=("MINICNN_DATA",),
+                 env_extra={"https_proxy": proxy, "HTTPS_PROXY": proxy, "no_proxy": ""})
+    assert result.returncode == 2
+    assert "downloading PneumoniaMNIST" in result.stdout
+    assert "kaggle.com" in result.stderr and "Traceback" not in result.stderr
+    assert not list((tmp_path / "home").glob("*.npz"))        # nothing half-downloaded left
