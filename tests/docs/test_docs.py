@@ -1,0 +1,287 @@
+"""Run every ```python block of docs/*.md, in order, and check the output the page shows.
+
+Each page runs like a notebook: its blocks execute one after the other in ONE namespace
+(a fresh one per page), in a temporary working directory. The rules a page follows:
+
+* A ```python block may be followed (blank lines allowed, nothing else) by a ```text block:
+  what the block prints must equal that text. ``...`` matches anything (doctest's
+  ELLIPSIS), for values that honestly differ between runs (timings, sizes of your files).
+* A ```python block that prints something MUST show it in a ```text block: a page never
+  hides output from the learner, and never claims output it does not produce.
+* ```python needs-data marks a block that reads the real X-rays under ``$MINICNN_DATA``.
+  Without that variable, that block and every later block of the page are skipped (they
+  use its results) and the test reports the skip with its reason; CI sets the variable,
+  so there every block runs.
+* Other blocks (```bash, ```text not after python) are for reading; they are not run.
+* With ``NUMBA_DISABLE_JIT=1`` the pages are skipped (interpreted kernels at 224x224
+  would take many minutes); the parser and shape tests still run.
+
+Why not doctest's ``>>>`` blocks? A learner copies code into a Python session or a file;
+prompts get in the way of copying, and a loop or a class reads badly behind ``...``.
+Plain code with its output underneath reads like a notebook and is checked the same way.
+
+The walkthrough's layer shapes are also checked against ``minicnn.zoo.original_cnn``
+without any data (``test_walkthrough_shapes_match_the_original_model``).
+"""
+
+import ast
+import contextlib
+import doctest
+import io
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+KNOWN_TAGS = {"needs-data"}
+FENCE = re.compile(r"^```(.*)$")
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+def parse_blocks(text, name="<page>"):
+    """Fenced blocks of a Markdown page: list of dicts with lang, tags, code, line.
+
+    ``line`` is the 1-based line number of the first line of code (after the fence).
+    Also records, for each block, whether only blank lines separate it from the block
+    before (``follows_previous``). Raises ValueError on an unclosed fence.
+    """
+    blocks, lines = [], text.splitlines()
+    i, last_end = 0, None
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        info = match.group(1).strip().split()
+        start = i + 1
+        j = start
+        while j < len(lines) and lines[j].rstrip() != "```":
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"{name}:{i + 1}: code fence is never closed")
+        between = lines[last_end + 1:i] if last_end is not None else ["x"]
+        blocks.append({
+            "lang": info[0] if info else "",
+            "tags": set(info[1:]),
+            "code": "\n".join(lines[start:j]) + "\n",
+            "line": start + 1,
+            "follows_previous": all(not s.strip() for s in between),
+        })
+        last_end = j
+        i = j + 1
+    return blocks
+
+
+def runnable_steps(blocks):
+    """[(python block, expected output text or None)] in page order."""
+    steps = []
+    for k, block in enumerate(blocks):
+        if block["lang"] != "python":
+            continue
+        nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+        expected = None
+        if nxt is not None and nxt["lang"] == "text" and nxt["follows_previous"]:
+            expected = nxt["code"]
+        steps.append((block, expected))
+    return steps
+
+
+def data_folder():
+    """The real X-ray folder from ``$MINICNN_DATA``, or None with the reason."""
+    path = os.environ.get("MINICNN_DATA")
+    if not path:
+        return None, "MINICNN_DATA is not set (point it at the chest_xray folder to run these blocks)"
+    if not os.path.isdir(path):
+        return None, f"MINICNN_DATA={path!r} is not a folder"
+    return path, None
+
+
+# --------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------
+_CHECKER = doctest.OutputChecker()
+
+
+def run_page(path):
+    """Run a page's python blocks in order; return (blocks run, skip reason or None)."""
+    blocks = parse_blocks(path.read_text(encoding="utf-8"), path.name)
+    namespace = {"__name__": "__docs__", "__file__": str(path)}
+    data, why_no_data = data_folder()
+    ran = 0
+    for block, expected in runnable_steps(blocks):
+        where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{block['line']}"
+        if "needs-data" in block["tags"] and data is None:
+            return ran, f"{where} and the blocks after it need the X-rays: {why_no_data}"
+        # Pad with newlines so tracebacks point at the page's own line numbers.
+        code = compile("\n" * (block["line"] - 1) + block["code"], str(path), "exec")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(code, namespace)  # noqa: S102 - running our own documentation is the point
+        got = out.getvalue()
+        ran += 1
+        if expected is None:
+            assert got == "", (
+                f"{where}: the block prints output the page does not show; add a ```text "
+                f"block right after it with:\n{got}")
+        else:
+            assert _CHECKER.check_output(expected, got, doctest.ELLIPSIS), (
+                f"{where}: the output differs from the page.\n--- page shows:\n{expected}"
+                f"--- code printed:\n{got}")
+    return ran, None
+
+
+@pytest.fixture
+def clean_registry():
+    """Layers a page defines (its own LeakyReLU) leave the global registry as they found it."""
+    from minicnn.layers.base import LAYER_REGISTRY
+
+    before = dict(LAYER_REGISTRY)
+    yield
+    LAYER_REGISTRY.clear()
+    LAYER_REGISTRY.update(before)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_registry):
+    import numba
+
+    if numba.config.DISABLE_JIT:
+        # The pages run the real model at 224x224 and time compiled kernels (kernels.md
+        # uses ``.py_func``, which only a compiled function has); as interpreted Python
+        # loops that would take many minutes. The kernels' JIT-free correctness is
+        # tested in tests/kernels/.
+        pytest.skip("NUMBA_DISABLE_JIT=1: the docs run with compiled kernels only")
+    monkeypatch.chdir(tmp_path)  # pages may write files (a saved model); keep the repo clean
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    start = time.perf_counter()
+    ran, skipped = run_page(page)
+    elapsed = time.perf_counter() - start
+    sys.stderr.write(f"{page.name}: {ran} blocks in {elapsed:.1f} s\n")
+    if skipped:
+        pytest.skip(f"ran {ran} blocks; skipped the rest: {skipped}")
+    assert ran > 0, f"{page.name}: no python block ran"
+
+
+def test_the_learning_pages_exist_and_have_code():
+    names = {p.name for p in PAGES}
+    assert {"walkthrough.md", "write_a_layer.md", "kernels.md"} <= names
+    for page in PAGES:
+        blocks = parse_blocks(page.read_text(encoding="utf-8"), page.name)
+        steps = runnable_steps(blocks)
+        assert len(steps) >= 5, f"{page.name}: only {len(steps)} python blocks"
+        assert sum(expected is not None for _, expected in steps) >= 3, page.name
+        for block in blocks:
+            unknown = block["tags"] - KNOWN_TAGS
+            assert not unknown, f"{page.name}:{block['line']}: unknown tag(s) {unknown}"
+            if block["lang"] == "python":
+                ast.parse(block["code"])  # every block is valid Python even when skipped
+
+
+# --------------------------------------------------------------------------------------
+# The runner itself
+# --------------------------------------------------------------------------------------
+PAGE = '''Intro.
+
+```python
+x = 2
+print(x + 1)
+```
+
+```text
+3
+```
+
+Prose.
+
+```text
+not an output: prose comes between
+```
+
+```python needs-data
+print(open(DATA).read())
+```
+'''
+
+
+def test_parser_pairs_outputs_only_when_adjacent():
+    blocks = parse_blocks(PAGE)
+    assert [b["lang"] for b in blocks] == ["python", "text", "text", "python"]
+    assert blocks[0]["line"] == 4 and blocks[3]["tags"] == {"needs-data"}
+    steps = runnable_steps(blocks)
+    assert [expected for _, expected in steps] == ["3\n", None]
+
+
+def test_parser_rejects_an_unclosed_fence():
+    with pytest.raises(ValueError, match="never closed"):
+        parse_blocks("```python\nprint(1)\n")
+
+
+def _page(tmp_path, text):
+    path = tmp_path / "page.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ("```python\nprint(1)\n```\n\n```text\n2\n```\n", "output differs"),
+    ("```python\nprint(1)\n```\n", "does not show"),
+])
+def test_runner_fails_on_wrong_or_hidden_output(tmp_path, text, message):
+    with pytest.raises(AssertionError, match=message):
+        run_page(_page(tmp_path, text))
+
+
+def test_runner_ellipsis_shared_namespace_and_data_skip(tmp_path, monkeypatch):
+    text = ("```python\nimport time\nt = 41\nprint('took', time.time(), 's')\n```\n\n"
+            "```text\ntook ... s\n```\n\n```python\nprint(t + 1)\n```\n\n```text\n42\n```\n\n"
+            "```python needs-data\nraise RuntimeError('must not run')\n```\n")
+    monkeypatch.delenv("MINICNN_DATA", raising=False)
+    ran, skipped = run_page(_page(tmp_path, text))
+    assert ran == 2 and "MINICNN_DATA is not set" in skipped
+
+
+# --------------------------------------------------------------------------------------
+# The walkthrough's shapes, checked without data
+# --------------------------------------------------------------------------------------
+SHAPE_LINE = re.compile(r"^(\w+)\s+-> \(([\d, ]+)\)")   # "conv2d_1    -> (4, 109, 109, 64) ..."
+
+
+def test_walkthrough_shapes_match_the_original_model():
+    """Every ``name -> (shape)`` line the walkthrough prints is that layer's output.
+
+    The page prints these lines as it runs the original model forward on a batch; here
+    we build ``original_cnn`` at 224x224x3 and compare, so a change to the model or the
+    layers that alters a shape fails even where the X-rays are not available.
+    """
+    from minicnn.zoo import original_cnn
+
+    model = original_cnn((224, 224, 3), seed=0)
+    shapes = {layer.name: tuple(layer.output_shape) for layer in model.layers}
+    text = (DOCS / "walkthrough.md").read_text(encoding="utf-8")
+    outputs = [b["code"] for b in parse_blocks(text) if b["lang"] == "text"]
+    found = {}
+    for block in outputs:
+        for line in block.splitlines():
+            match = SHAPE_LINE.match(line)
+            if match:
+                found[match.group(1)] = tuple(int(d) for d in match.group(2).split(","))
+    assert set(found) == set(shapes), f"layers shown {sorted(found)} vs model {sorted(shapes)}"
+    batch = {shape[0] for shape in found.values()}
+    assert len(batch) == 1, f"one batch size throughout, got {batch}"
+    (b,) = batch
+    for name, shape in shapes.items():
+        assert found[name] == (b,) + shape, f"{name}: page shows {found[name]}, model gives {(b,) + shape}"
+    # And the shapes really come out of a forward pass (not just output_shape bookkeeping).
+    x = np.zeros((1, 224, 224, 3), np.float32)
+    for layer in model.layers:
+        x = layer(x)
+        assert x.shape[1:] == shapes[layer.name]
