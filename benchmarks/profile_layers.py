@@ -55,7 +55,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2,
                         help="untimed steps first: Numba compiles, buffers and the heap settle")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: time.perf_counter; cpu: time.process_time, the CPU time of all "
+                             "threads of this process (robust to other load when run single-threaded)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     rng = np.random.default_rng(0)
     layers = build_model(args.batch, rng)
@@ -64,25 +68,25 @@ def main():
     bwd = [[] for _ in layers]
     steps = []
     for step in range(args.repeats + args.warmup):
-        t_step = time.perf_counter()
+        t_step = clock()
         x = x0
         for i, layer in enumerate(layers):
-            t = time.perf_counter()
+            t = clock()
             x = layer.forward(x, training=True)
-            fwd[i].append(time.perf_counter() - t)
+            fwd[i].append(clock() - t)
         g = np.ones_like(x) / x.shape[0]
         for i in reversed(range(len(layers))):
-            t = time.perf_counter()
+            t = clock()
             g = layers[i].backward(g)
-            bwd[i].append(time.perf_counter() - t)
-        steps.append(time.perf_counter() - t_step)
+            bwd[i].append(clock() - t)
+        steps.append(clock() - t_step)
         assert x.dtype == np.float32, f"float32 leak: output is {x.dtype}"
     # Drop the warm-up steps.
     fwd = [f[args.warmup:] for f in fwd]
     bwd = [b[args.warmup:] for b in bwd]
     steps = steps[args.warmup:]
 
-    print(f"batch {args.batch}, 224x224x3 float32, median of {args.repeats} steps (ms)")
+    print(f"batch {args.batch}, 224x224x3 float32, median of {args.repeats} steps ({args.clock} ms)")
     print(f"{'layer':<28}{'output':>18}{'forward':>10}{'backward':>10}")
     for layer, f, b in zip(layers, fwd, bwd):
         desc = repr(layer) if len(repr(layer)) < 27 else type(layer).__name__
@@ -108,12 +112,12 @@ def main():
             cols = np.empty((shape[0] * out_h * out_w, kh * kw * shape[3]), np.float32)
             ti, tc = [], []
             for _ in range(args.repeats):
-                t = time.perf_counter()
+                t = clock()
                 im2col(x, kh, kw, sh, sw, pt, pl, out_h, out_w, out=cols)
-                ti.append(time.perf_counter() - t)
-                t = time.perf_counter()
+                ti.append(clock() - t)
+                t = clock()
                 col2im(cols, shape, kh, kw, sh, sw, pt, pl, out_h, out_w, out=x)
-                tc.append(time.perf_counter() - t)
+                tc.append(clock() - t)
             print(f"  {layer.name:<10} in {shape[1:]}  cols {cols.shape}: "
                   f"im2col {median_ms(ti):.1f}  col2im {median_ms(tc):.1f}")
         shape = (shape[0],) + tuple(layer.output_shape)

@@ -204,12 +204,12 @@ def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
 # --------------------------------------------------------------------------------------
 # Entry points used by the layers
 # --------------------------------------------------------------------------------------
-def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
-    """Numba max-pool forward: returns ``(y, argmax)``."""
+def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, out=None, argmax=None):
+    """Numba max-pool forward: returns ``(y, argmax)``, written into ``out`` / ``argmax`` if given."""
     x = np.ascontiguousarray(x)
     shape = (x.shape[0], out_h, out_w, x.shape[3])
-    y = np.empty(shape, dtype=x.dtype)
-    argmax = np.empty(shape, dtype=ARGMAX_DTYPE)
+    y = np.empty(shape, dtype=x.dtype) if out is None else out
+    argmax = np.empty(shape, dtype=ARGMAX_DTYPE) if argmax is None else argmax
     return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
 
 

@@ -5,6 +5,7 @@ Neither has parameters; each keeps from ``forward`` exactly what its derivative 
 
 import numpy as np
 
+from ..kernels import workspace
 from .base import Layer
 
 __all__ = ["ReLU", "Sigmoid", "stable_sigmoid"]
@@ -28,10 +29,15 @@ class ReLU(Layer):
     def __init__(self, name=None):
         super().__init__(name=name)
         self.mask = None
+        self._buffers = {}
 
     def forward(self, x, training=False):
-        self.mask = x > 0
-        return np.maximum(x, 0)  # the Python int 0 keeps x's dtype
+        # Same as ``mask = x > 0; return np.maximum(x, 0)``, written into arrays kept
+        # between steps (minicnn.kernels.workspace): after the first convolution these
+        # are 200 MB, and fresh ones cost more than the comparison itself.
+        self.mask = np.greater(x, 0, out=workspace.scratch(self._buffers, "mask", x.shape, np.bool_))
+        y = workspace.output(self._buffers, "y", x.shape, x.dtype)
+        return np.maximum(x, 0, out=y)  # the Python int 0 keeps x's dtype
 
     def backward(self, grad_out):
         if self.mask is None:

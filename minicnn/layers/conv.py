@@ -26,8 +26,10 @@ the extra one at the bottom/right. ``"valid"`` uses no padding.
 
 Speed notes
 -----------
-* ``cols`` is kept from forward for ``dW`` and its buffer is reused between steps
-  while the batch shape stays the same, so memory stays flat across steps.
+* ``cols`` is kept from forward for ``dW``. It, the output ``y`` and the returned
+  ``dx`` live in arrays reused between steps (``minicnn.kernels.workspace``; an output
+  is reused only when nobody still holds the previous one), so memory stays flat
+  across steps and no step pays for fresh pages.
 * The first layer of a model (``needs_input_grad`` False) skips ``dcols`` and col2im,
   its most expensive part (the biggest activation).
 * ``dcols`` is built a few images at a time, so it never holds the whole batch.
@@ -39,6 +41,7 @@ import numba
 import numpy as np
 
 from .. import initializers
+from ..kernels import workspace
 from ..kernels.im2col import col2im, conv_output_size, im2col
 from .base import Layer
 
@@ -154,20 +157,6 @@ class Conv2D(Layer):
             self.grads["b"] = np.zeros_like(self.params["b"])
         self._geom = self._geometry(self.input_shape)
 
-    def _buffer(self, key, shape, dtype):
-        """A scratch array of ``shape`` kept between steps.
-
-        Reallocated only when the dtype changes or it is too small, so a smaller last
-        batch or a validation batch does not throw away (and later rebuild) hundreds
-        of megabytes; it then uses the front part of the buffer.
-        """
-        size = int(np.prod(shape))
-        buf = self._buffers.get(key)
-        if buf is None or buf.dtype != dtype or buf.size < size:
-            buf = np.empty(size, dtype=dtype)
-            self._buffers[key] = buf
-        return buf[:size].reshape(shape)
-
     # --- forward / backward -------------------------------------------------------------
     def forward(self, x, training=False):
         """``x`` (N, H, W, C) -> (N, Ho, Wo, filters); keeps ``cols`` for backward."""
@@ -177,9 +166,12 @@ class Conv2D(Layer):
         W = self.params["W"]
         dtype = np.result_type(x.dtype, W.dtype)
         x = np.ascontiguousarray(x, dtype=dtype)
-        cols = self._buffer("cols", (n * out_h * out_w, kh * kw * c), dtype)
+        # cols and y live in arrays kept between steps (minicnn.kernels.workspace): at
+        # these sizes a fresh array costs more than the arithmetic that fills it.
+        cols = workspace.scratch(self._buffers, "cols", (n * out_h * out_w, kh * kw * c), dtype)
         im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=cols)
-        y = cols @ W.reshape(kh * kw * c, self.filters)  # (N*Ho*Wo, F): already NHWC
+        y = workspace.output(self._buffers, "y", (n * out_h * out_w, self.filters), dtype)
+        np.matmul(cols, W.reshape(kh * kw * c, self.filters), out=y)  # (N*Ho*Wo, F): NHWC
         if self.use_bias:
             y += self.params["b"]
         self.cols, self.x_shape = cols, x.shape
@@ -208,9 +200,9 @@ class Conv2D(Layer):
         rows = out_h * out_w  # rows of cols per image
         per_chunk = max(numba.get_num_threads(), _DCOLS_CHUNK_ELEMENTS // cols.shape[1] // rows, 1)
         per_chunk = min(per_chunk, n)
-        dcols = self._buffer("dcols", (per_chunk * rows, cols.shape[1]), cols.dtype)
+        dcols = workspace.scratch(self._buffers, "dcols", (per_chunk * rows, cols.shape[1]), cols.dtype)
         Wt = W.reshape(cols.shape[1], self.filters).T
-        dx = np.empty(self.x_shape, dtype=cols.dtype)
+        dx = workspace.output(self._buffers, "dx", self.x_shape, cols.dtype)
         for start in range(0, n, per_chunk):
             stop = min(start + per_chunk, n)
             part = dcols[: (stop - start) * rows]

@@ -15,8 +15,9 @@ GlobalAveragePooling2D
 
 import numpy as np
 
+from ..kernels import workspace
 from ..kernels.im2col import conv_output_size
-from ..kernels.pooling import maxpool_backward, maxpool_forward
+from ..kernels.pooling import ARGMAX_DTYPE, maxpool_backward, maxpool_forward
 from .base import Layer
 from .conv import check_padding, to_pair
 
@@ -58,6 +59,7 @@ class MaxPool2D(Layer):
         self.pool_size = to_pair(pool_size, f"{self.name}: pool_size")
         self.strides = self.pool_size if strides is None else to_pair(strides, f"{self.name}: strides")
         self.padding = check_padding(padding)
+        self._buffers = {}  # y, argmax and dx kept between steps (minicnn.kernels.workspace)
 
     def _geometry(self, input_shape):
         _check_images(self, input_shape)
@@ -84,7 +86,11 @@ class MaxPool2D(Layer):
         """``x`` (N, H, W, C) -> (N, Ho, Wo, C); keeps the argmax for backward."""
         out_h, out_w, pad_top, pad_left = self._geom
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        y, self.argmax = maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w)
+        shape = (x.shape[0], out_h, out_w, x.shape[3])
+        y = workspace.output(self._buffers, "y", shape, x.dtype)
+        argmax = workspace.scratch(self._buffers, "argmax", shape, ARGMAX_DTYPE)
+        y, self.argmax = maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w,
+                                         out=y, argmax=argmax)
         self.x_shape = x.shape
         return y
 
@@ -92,7 +98,9 @@ class MaxPool2D(Layer):
         """Route each output gradient to its window's maximum (adding on overlaps)."""
         _, _, pad_top, pad_left = self._geom
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        return maxpool_backward(grad_out, self.argmax, self.x_shape, ph, pw, sh, sw, pad_top, pad_left)
+        dx = workspace.output(self._buffers, "dx", self.x_shape, grad_out.dtype)
+        return maxpool_backward(grad_out, self.argmax, self.x_shape, ph, pw, sh, sw, pad_top, pad_left,
+                                out=dx)
 
 
 class GlobalAveragePooling2D(Layer):
