@@ -283,7 +283,8 @@ def cross_validate(prepared, args, out):
                             args.seed + k, args.learning_rate)
         history, seconds = train(model, train_ds, val_ds, args, weights)
         auc = metrics.roc_auc(np.asarray(val_ds.labels), predict_probabilities(model, val_ds))
-        rows.append([k + 1, len(train_idx), len(val_idx), history.best_epoch, round(auc, 4),
+        best = None if history.best_epoch is None else history.best_epoch + 1
+        rows.append([k + 1, len(train_idx), len(val_idx), best, round(auc, 4),
                      round(seconds, 1)])
         figures[f"Fold {k + 1} training curves"] = plots.training_curves(
             history, os.path.join(out, f"curves_fold{k + 1}.png"))

@@ -147,6 +147,23 @@ def test_same_seed_same_results(chest_run):
     assert hist[0] == hist[1]
 
 
+def test_cross_validation_folds(chest_run):
+    tmp_path, _ = chest_run
+    result = run(["--data", DATA, "--folds", "2", "--limit", "40", "--epochs", "1",
+                  "--image-size", "32", "--out", "cv"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cv = json.loads((tmp_path / "cv" / "metrics.json").read_text())["cv"]
+    assert cv["folds"] == cv["folds_done"] == 2 and len(cv["val_auc"]) == 2
+    assert abs(cv["val_auc_mean"] - sum(cv["val_auc"]) / 2) < 1e-9
+    with open(tmp_path / "cv" / "folds.csv", newline="") as f:
+        folds = list(csv.DictReader(f))
+    # The two validation folds together are the whole (limited) train/ pool, each image once.
+    assert len(folds) == 2 and sum(int(r["n_val"]) for r in folds) == int(folds[0]["n_train"]) + int(folds[0]["n_val"])
+    metrics_json = json.loads((tmp_path / "cv" / "metrics.json").read_text())
+    assert not any(key.startswith("test") for key in metrics_json)   # CV never touches test/
+    assert (tmp_path / "cv" / "report.html").is_file()
+
+
 @needs_npz
 def test_medmnist_npz_run(tmp_path):
     result = run(["--data", NPZ, "--limit", "200", "--epochs", "1", "--bootstrap", "50",
