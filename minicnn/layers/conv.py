@@ -42,6 +42,7 @@ import numpy as np
 
 from .. import initializers
 from ..kernels import workspace
+from ..kernels.gemm import matmul
 from ..kernels.im2col import col2im, conv_output_size, im2col
 from .base import Layer
 
@@ -184,11 +185,10 @@ class Conv2D(Layer):
         W = self.params["W"]
         cols = self.cols
         dy = np.ascontiguousarray(grad_out, dtype=cols.dtype).reshape(-1, self.filters)
-        # dW = cols^T dY, computed as (dY^T cols)^T: the same numbers, but OpenBLAS is
-        # much faster with the long axis (N*Ho*Wo rows) in this orientation, above all
-        # for the first layer (K = 27) and when the CPU is shared. "=" into the existing
-        # array, so nothing accumulates across steps.
-        self.grads["W"][...] = (dy.T @ cols).T.reshape(W.shape)
+        # dW = cols^T dY. kernels.gemm.matmul picks the orientation (this or (dY^T cols)^T)
+        # in which multi-threaded OpenBLAS does not collapse (up to 40x) on the long inner
+        # axis. "=" into the existing array, so nothing accumulates across steps.
+        self.grads["W"][...] = matmul(cols.T, dy).reshape(W.shape)
         if self.use_bias:
             self.grads["b"][...] = dy.sum(axis=0)
         if not self.needs_input_grad:
