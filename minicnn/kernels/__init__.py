@@ -3,7 +3,12 @@
 ``im2col`` / ``col2im`` turn a convolution into one matrix multiply and back;
 ``maxpool_forward`` / ``maxpool_backward`` do max pooling with its argmax. The
 ``*_reference`` functions are the ones to read; tests prove the kernels agree with them.
+``MINICNN_KERNELS=numpy`` in the environment makes the layers call the references
+(``minicnn.kernels.backend``). ``workspace`` keeps big arrays between steps;
+``gemm.matmul`` orients a product so multi-threaded OpenBLAS stays fast.
 """
+
+from . import backend
 
 from .im2col import (
     col2im,

@@ -18,6 +18,8 @@ import math
 import numba
 import numpy as np
 
+from . import backend
+
 __all__ = ["adam_update_reference", "adam_update_numba", "adam_update"]
 
 
@@ -73,13 +75,14 @@ def adam_update_numba(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0
 
 
 def adam_update(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0.0):
-    """The fast path when Numba compiles, the readable one when JIT is disabled or p is strided.
+    """The fast path when Numba compiles; the readable one when JIT is disabled, p is
+    strided or ``MINICNN_KERNELS=numpy``.
 
     With ``NUMBA_DISABLE_JIT=1`` the kernel would run as a Python loop over every weight
     (minutes for 11 million), so the vectorised reference takes over: same results.
     """
-    if numba.config.DISABLE_JIT or not (p.flags.c_contiguous and m.flags.c_contiguous
-                                        and v.flags.c_contiguous):
+    if numba.config.DISABLE_JIT or backend.use_reference() or not (
+            p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         adam_update_reference(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay)
     else:
         adam_update_numba(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay)

@@ -25,12 +25,15 @@ Each function exists twice:
   preallocated buffer, handle padding by bounds checks (no padded copy of ``x``)
   and run over images/rows in parallel.
 
-``im2col`` and ``col2im`` are the entry points the layers call (the Numba path).
+``im2col`` and ``col2im`` are the entry points the layers call: the Numba path, or
+the references when ``MINICNN_KERNELS=numpy`` (``minicnn.kernels.backend``).
 Tests prove the two paths agree.
 """
 
 import numba
 import numpy as np
+
+from . import backend
 
 __all__ = [
     "conv_output_size",
@@ -219,17 +222,29 @@ def col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, dx):
 # Entry points used by the layers.
 # --------------------------------------------------------------------------------------
 def im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
-    """Numba im2col; writes into ``out`` when given (shape and dtype must fit)."""
+    """im2col (Numba, or the reference under ``MINICNN_KERNELS=numpy``); into ``out`` if given."""
     x = np.ascontiguousarray(x)
     shape = (x.shape[0] * out_h * out_w, kh * kw * x.shape[3])
+    if backend.use_reference():
+        cols = im2col_reference(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
+        if out is None:
+            return cols
+        out[...] = cols
+        return out
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
     return im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
 
 
 def col2im(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
-    """Numba col2im; writes into ``out`` (shape ``x_shape``) when given."""
+    """col2im (Numba, or the reference under ``MINICNN_KERNELS=numpy``); into ``out`` if given."""
     cols = np.ascontiguousarray(cols)
+    if backend.use_reference():
+        dx = col2im_reference(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
+        if out is None:
+            return dx
+        out[...] = dx
+        return out
     if out is None:
         out = np.empty(x_shape, dtype=cols.dtype)
     return col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)

@@ -19,12 +19,15 @@ With ties, exactly ONE input gets the gradient: the first maximum in row-major o
 Where windows overlap (stride < pool) an input can be the max of several windows and
 receives the SUM of their gradients.
 
-``maxpool_forward`` / ``maxpool_backward`` are the entry points (Numba); the
-``*_reference`` functions are the readable versions; tests prove they agree.
+``maxpool_forward`` / ``maxpool_backward`` are the entry points (Numba, or the
+references when ``MINICNN_KERNELS=numpy``); the ``*_reference`` functions are the
+readable versions; tests prove they agree.
 """
 
 import numba
 import numpy as np
+
+from . import backend
 
 __all__ = [
     "maxpool_forward_reference",
@@ -210,12 +213,19 @@ def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, out=None
     shape = (x.shape[0], out_h, out_w, x.shape[3])
     y = np.empty(shape, dtype=x.dtype) if out is None else out
     argmax = np.empty(shape, dtype=ARGMAX_DTYPE) if argmax is None else argmax
+    if backend.use_reference():  # MINICNN_KERNELS=numpy
+        y[...], argmax[...] = maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left,
+                                                        out_h, out_w)
+        return y, argmax
     return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
 
 
 def maxpool_backward(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left, out=None):
-    """Numba max-pool backward: returns ``dx`` of shape ``x_shape``."""
+    """Max-pool backward (Numba, or the reference under ``MINICNN_KERNELS=numpy``)."""
     dy = np.ascontiguousarray(dy)
     if out is None:
         out = np.empty(x_shape, dtype=dy.dtype)
+    if backend.use_reference():
+        out[...] = maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left)
+        return out
     return maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, out)
