@@ -9,26 +9,39 @@ the same arrays again costs nothing extra.
 Two kinds of arrays:
 
 ``scratch(store, key, shape, dtype)``
-    Private to one layer (im2col's ``cols``, a chunk of ``dcols``): nobody else ever
-    sees it, so it is simply reused.
-``output(store, key, shape, dtype)``
-    An array a layer RETURNS (its forward output, or the gradient for its input).
-    The caller may keep it (``predict`` collecting outputs, a learner's
-    ``y1 = layer.forward(x1); y2 = layer.forward(x2)``). So we reuse it only when
-    nobody outside ``store`` still refers to it, which CPython's reference count
-    tells us; otherwise we hand out a new array and leave the old one to its owner.
-    The rule for callers is therefore the plain NumPy one: an array you hold is
-    never overwritten behind your back.
+    Private to one layer and kept from its forward to its backward (im2col's ``cols``,
+    max-pool's ``argmax``, ReLU's mask), in a dict the layer owns.
+``output(shape, dtype)``
+    An array a layer RETURNS (its forward output, or the gradient for its input), or a
+    temporary it drops before returning. These come from one shared pool. An array
+    in the pool is handed out again only when nobody outside the pool still refers to
+    it, which CPython's reference count tells us. So a caller that keeps an output
+    (``predict`` collecting outputs, a learner's ``y1 = layer.forward(x1)``, Dense
+    keeping its input) keeps it intact; and an output that everybody dropped (a conv
+    output once the ReLU above has read it) is reused by any layer that needs an
+    array of about that size, the way a memory planner would: the first block's
+    gradient lands in the memory that held its forward activations.
+    The rule for callers is the plain NumPy one: an array you hold is never
+    overwritten behind your back.
 
-Both reuse a stored array when its dtype matches and it is big enough (a smaller last
-batch uses its front part), and allocate otherwise.
+Arrays below 1 MB are not pooled (the ordinary allocator is fast for them).
+``release()`` lets the pool's free arrays go.
 """
 
 import sys
+import threading
 
 import numpy as np
 
-__all__ = ["scratch", "output"]
+__all__ = ["scratch", "output", "release"]
+
+# Arrays smaller than this are allocated fresh: cheap, and pooling them would only
+# fragment the pool.
+_MIN_POOLED_BYTES = 1 << 20
+# A free array is reused for a request of at least 1/_MAX_WASTE of its size.
+_MAX_WASTE = 2
+_POOL = []  # every array output() handed out; free when only the pool refers to it
+_LOCK = threading.Lock()  # two threads must not pick the same free array
 
 
 def _view(buf, shape):
@@ -38,7 +51,8 @@ def _view(buf, shape):
 def scratch(store, key, shape, dtype):
     """A private array of ``shape`` and ``dtype`` kept in the dict ``store`` under ``key``.
 
-    Contents are arbitrary (not zeroed): callers overwrite it entirely.
+    Reused while its dtype matches and it is big enough (a smaller last batch uses its
+    front part). Contents are arbitrary (not zeroed): callers overwrite it entirely.
     """
     size = int(np.prod(shape))
     buf = store.get(key)
@@ -54,29 +68,44 @@ def _references(buf):
 
 
 def _unshared_count():
-    store = {"key": np.empty(1)}
-    buf = store["key"]
-    return _references(buf)
+    pool = [np.empty(1)]
+    for buf in pool:
+        return _references(buf)
 
 
-# The count for an array held only by its store, seen the way ``output`` sees it: the
-# dict entry, ``output``'s name ``buf``, ``_references``' parameter and getrefcount's
+# The count for an array held only by the pool, seen the way ``output`` sees it: the
+# list entry, the loop variable ``buf``, ``_references``' parameter and getrefcount's
 # argument (4 on CPython 3.10-3.13). Measured once rather than assumed, in case an
-# interpreter counts differently. A view that a caller kept adds one: every view of the
-# buffer refers to it through ``.base``.
+# interpreter counts differently. A view that someone kept adds one: every view of a
+# pooled array refers to it through ``.base``.
 _UNSHARED = _unshared_count()
 
 
-def output(store, key, shape, dtype):
-    """Like :func:`scratch`, for an array that is returned to the caller.
+def output(shape, dtype):
+    """An uninitialised array of ``shape`` and ``dtype`` that nobody else is using.
 
-    Reused only if the one from the last call is no longer referenced outside
-    ``store`` (then nobody can observe the overwrite); else a fresh array.
+    Taken from the pool when a free array of the dtype is big enough and at most
+    ``_MAX_WASTE`` times too big (the smallest such one); else allocated and pooled.
     """
+    dtype = np.dtype(dtype)
     size = int(np.prod(shape))
-    buf = store.get(key)
-    if (buf is None or buf.dtype != dtype or buf.size < size
-            or _references(buf) > _UNSHARED):
-        buf = np.empty(size, dtype=dtype)
-        store[key] = buf
-    return _view(buf, shape)
+    if size * dtype.itemsize < _MIN_POOLED_BYTES:
+        return np.empty(shape, dtype=dtype)
+    with _LOCK:
+        best = None
+        for buf in _POOL:
+            if (buf.dtype == dtype and size <= buf.size <= _MAX_WASTE * size
+                    and (best is None or buf.size < best.size)
+                    and _references(buf) <= _UNSHARED):
+                best = buf
+        if best is None:
+            best = np.empty(size, dtype=dtype)
+            _POOL.append(best)
+        # Returning a view of it (before the lock is released) marks it as taken.
+        return _view(best, shape)
+
+
+def release():
+    """Drop the pool's free arrays (their memory goes back to the system)."""
+    with _LOCK:
+        _POOL[:] = [buf for buf in _POOL if _references(buf) > _UNSHARED]

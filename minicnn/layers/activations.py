@@ -36,7 +36,7 @@ class ReLU(Layer):
         # between steps (minicnn.kernels.workspace): after the first convolution these
         # are 200 MB, and fresh ones cost more than the comparison itself.
         self.mask = np.greater(x, 0, out=workspace.scratch(self._buffers, "mask", x.shape, np.bool_))
-        y = workspace.output(self._buffers, "y", x.shape, x.dtype)
+        y = workspace.output(x.shape, x.dtype)
         return np.maximum(x, 0, out=y)  # the Python int 0 keeps x's dtype
 
     def backward(self, grad_out):

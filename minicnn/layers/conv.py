@@ -26,10 +26,9 @@ the extra one at the bottom/right. ``"valid"`` uses no padding.
 
 Speed notes
 -----------
-* ``cols`` is kept from forward for ``dW``. It, the output ``y`` and the returned
-  ``dx`` live in arrays reused between steps (``minicnn.kernels.workspace``; an output
-  is reused only when nobody still holds the previous one), so memory stays flat
-  across steps and no step pays for fresh pages.
+* ``cols`` is kept from forward for ``dW`` in an array reused between steps; ``y``,
+  ``dcols`` and ``dx`` come from ``minicnn.kernels.workspace``'s pool (reused once
+  nobody holds them), so memory stays flat across steps and no step pays for fresh pages.
 * The first layer of a model (``needs_input_grad`` False) skips ``dcols`` and col2im,
   its most expensive part (the biggest activation).
 * ``dcols`` is built a few images at a time, so it never holds the whole batch.
@@ -167,11 +166,11 @@ class Conv2D(Layer):
         W = self.params["W"]
         dtype = np.result_type(x.dtype, W.dtype)
         x = np.ascontiguousarray(x, dtype=dtype)
-        # cols and y live in arrays kept between steps (minicnn.kernels.workspace): at
+        # cols and y live in arrays reused between steps (minicnn.kernels.workspace): at
         # these sizes a fresh array costs more than the arithmetic that fills it.
         cols = workspace.scratch(self._buffers, "cols", (n * out_h * out_w, kh * kw * c), dtype)
         im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=cols)
-        y = workspace.output(self._buffers, "y", (n * out_h * out_w, self.filters), dtype)
+        y = workspace.output((n * out_h * out_w, self.filters), dtype)
         np.matmul(cols, W.reshape(kh * kw * c, self.filters), out=y)  # (N*Ho*Wo, F): NHWC
         if self.use_bias:
             y += self.params["b"]
@@ -200,9 +199,9 @@ class Conv2D(Layer):
         rows = out_h * out_w  # rows of cols per image
         per_chunk = max(numba.get_num_threads(), _DCOLS_CHUNK_ELEMENTS // cols.shape[1] // rows, 1)
         per_chunk = min(per_chunk, n)
-        dcols = workspace.scratch(self._buffers, "dcols", (per_chunk * rows, cols.shape[1]), cols.dtype)
+        dcols = workspace.output((per_chunk * rows, cols.shape[1]), cols.dtype)
         Wt = W.reshape(cols.shape[1], self.filters).T
-        dx = workspace.output(self._buffers, "dx", self.x_shape, cols.dtype)
+        dx = workspace.output(self.x_shape, cols.dtype)
         for start in range(0, n, per_chunk):
             stop = min(start + per_chunk, n)
             part = dcols[: (stop - start) * rows]

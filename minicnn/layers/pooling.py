@@ -59,7 +59,7 @@ class MaxPool2D(Layer):
         self.pool_size = to_pair(pool_size, f"{self.name}: pool_size")
         self.strides = self.pool_size if strides is None else to_pair(strides, f"{self.name}: strides")
         self.padding = check_padding(padding)
-        self._buffers = {}  # y, argmax and dx kept between steps (minicnn.kernels.workspace)
+        self._buffers = {}  # argmax, kept between steps (minicnn.kernels.workspace)
 
     def _geometry(self, input_shape):
         _check_images(self, input_shape)
@@ -87,7 +87,7 @@ class MaxPool2D(Layer):
         out_h, out_w, pad_top, pad_left = self._geom
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         shape = (x.shape[0], out_h, out_w, x.shape[3])
-        y = workspace.output(self._buffers, "y", shape, x.dtype)
+        y = workspace.output(shape, x.dtype)
         argmax = workspace.scratch(self._buffers, "argmax", shape, ARGMAX_DTYPE)
         y, self.argmax = maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w,
                                          out=y, argmax=argmax)
@@ -98,7 +98,7 @@ class MaxPool2D(Layer):
         """Route each output gradient to its window's maximum (adding on overlaps)."""
         _, _, pad_top, pad_left = self._geom
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        dx = workspace.output(self._buffers, "dx", self.x_shape, grad_out.dtype)
+        dx = workspace.output(self.x_shape, grad_out.dtype)
         return maxpool_backward(grad_out, self.argmax, self.x_shape, ph, pw, sh, sw, pad_top, pad_left,
                                 out=dx)
 

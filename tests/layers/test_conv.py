@@ -235,10 +235,15 @@ def test_backward_in_image_chunks_equals_one_chunk(monkeypatch):
     chunked_layer.build((9, 8, 2), dtype=np.float64)
     chunked_layer.params["W"][...] = layer.params["W"]
     chunked_layer.forward(x)
+    calls = []
+    real_col2im = conv_module.col2im
+    monkeypatch.setattr(conv_module, "col2im",
+                        lambda cols, *a, **k: calls.append(cols.shape[0]) or real_col2im(cols, *a, **k))
     chunked = chunked_layer.backward(g)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-14)
-    cols_size = layer._buffers["cols"].size
-    assert chunked_layer._buffers["dcols"].size < cols_size  # really chunked
+    rows_per_image = 5 * 4
+    assert len(calls) > 1 and max(calls) < 5 * rows_per_image  # really chunked
+    assert sum(calls) == 5 * rows_per_image                     # every image once
 
 
 def test_scratch_buffer_is_reused_across_steps_and_smaller_batches():
