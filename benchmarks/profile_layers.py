@@ -1,28 +1,33 @@
-"""Per-layer forward/backward times of the original CNN, and where a conv's time goes.
+"""Per-layer forward/backward times of the original CNN, and where the time goes.
 
 The model (224x224x3, batch 32, float32):
 Conv2D(32,3) ReLU MaxPool2D(2) Conv2D(64,3) ReLU MaxPool2D(2) Conv2D(128,3) ReLU MaxPool2D(2)
 Flatten Dense(128) ReLU Dropout(0.5) Dense(1)
 
-Run:  python benchmarks/profile_layers.py [--batch 32] [--repeats 5]
+Run:  python benchmarks/profile_layers.py [--batch 32] [--repeats 5] [--clock cpu] [--json out.json]
 
 Prints the median over ``--repeats`` steps (after ``--warmup`` untimed steps that compile
-the Numba kernels and allocate the reusable buffers) of each layer's forward and backward
-time, then for each Conv2D the time of its im2col and col2im kernels alone on the same
-shapes, so the GEMM share is the rest.
+the Numba kernels and fill the reusable buffers) of each layer's forward and backward
+time, then the share of the step spent in each kind of work. The im2col and col2im
+calls are timed where Conv2D really makes them (the functions are wrapped while the
+profile runs), so "GEMM" is the rest of the convolutions' and Dense layers' time: the
+matrix products plus a bias add and a few reshapes.
+
+``--clock cpu`` uses ``time.process_time`` (CPU time of all threads of this process):
+with ``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` it barely moves when other programs
+load the machine, which makes it the measure to compare code changes by.
 """
 
 import argparse
+import json
+import os
 import resource
 import time
-
-import os
 
 import numba
 import numpy as np
 
-from minicnn.kernels.im2col import col2im, im2col
-from minicnn.kernels.pooling import maxpool_backward, maxpool_forward
+from minicnn.layers import conv as conv_module
 from minicnn.layers.activations import ReLU
 from minicnn.layers.conv import Conv2D
 from minicnn.layers.dense import Dense, Flatten
@@ -30,14 +35,14 @@ from minicnn.layers.dropout import Dropout
 from minicnn.layers.pooling import MaxPool2D
 
 
-def build_model(batch, rng):
+def build_model(rng, size=224):
     layers = [
         Conv2D(32, 3), ReLU(), MaxPool2D(2),
         Conv2D(64, 3), ReLU(), MaxPool2D(2),
         Conv2D(128, 3), ReLU(), MaxPool2D(2),
         Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=0), Dense(1),
     ]
-    shape = (224, 224, 3)
+    shape = (size, size, 3)
     for layer in layers:
         layer.build(shape, rng=rng, dtype=np.float32)
         shape = layer.output_shape
@@ -45,82 +50,123 @@ def build_model(batch, rng):
     return layers
 
 
-def median_ms(times):
-    return 1e3 * float(np.median(times))
+class _Timed:
+    """Wrap a function, adding its run time to ``total`` (used for im2col/col2im)."""
+
+    def __init__(self, fn, clock):
+        self.fn, self.clock, self.total = fn, clock, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = self.clock()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.total += self.clock() - start
+
+
+def profile(batch=32, repeats=5, warmup=2, clock="wall", size=224):
+    """Run the profile; returns a dict of medians in milliseconds (see ``format_profile``)."""
+    tick = time.perf_counter if clock == "wall" else time.process_time
+    rng = np.random.default_rng(0)
+    layers = build_model(rng, size)
+    x0 = rng.standard_normal((batch, size, size, 3), dtype=np.float32)
+    timed_im2col = _Timed(conv_module.im2col, tick)
+    timed_col2im = _Timed(conv_module.col2im, tick)
+    fwd = [[] for _ in layers]
+    bwd = [[] for _ in layers]
+    steps, im2col_ms, col2im_ms = [], [], []
+    real = conv_module.im2col, conv_module.col2im
+    conv_module.im2col, conv_module.col2im = timed_im2col, timed_col2im
+    try:
+        for _ in range(repeats + warmup):
+            timed_im2col.total = timed_col2im.total = 0.0
+            t_step = tick()
+            x = x0
+            for i, layer in enumerate(layers):
+                t = tick()
+                x = layer.forward(x, training=True)
+                fwd[i].append(tick() - t)
+                assert x.dtype == np.float32, f"float32 leak: {layer.name} gave {x.dtype}"
+            g = np.ones_like(x) / x.shape[0]
+            for i in reversed(range(len(layers))):
+                t = tick()
+                g = layers[i].backward(g)
+                bwd[i].append(tick() - t)
+                assert g is None or g.dtype == np.float32, f"float32 leak: {layers[i].name}"
+            steps.append(tick() - t_step)
+            im2col_ms.append(timed_im2col.total)
+            col2im_ms.append(timed_col2im.total)
+    finally:
+        conv_module.im2col, conv_module.col2im = real
+
+    def med(values):
+        return 1e3 * float(np.median(values[warmup:]))
+
+    rows = [{"layer": layer.name, "kind": type(layer).__name__, "output": list(layer.output_shape),
+             "forward_ms": med(f), "backward_ms": med(b)} for layer, f, b in zip(layers, fwd, bwd)]
+    by_kind = {}
+    for row in rows:
+        by_kind[row["kind"]] = by_kind.get(row["kind"], 0.0) + row["forward_ms"] + row["backward_ms"]
+    im2col_total, col2im_total = med(im2col_ms), med(col2im_ms)
+    shares = {
+        "GEMM (conv + dense, rest of their time)":
+            by_kind.get("Conv2D", 0) + by_kind.get("Dense", 0) - im2col_total - col2im_total,
+        "im2col": im2col_total,
+        "col2im": col2im_total,
+        "max-pool": by_kind.get("MaxPool2D", 0),
+        "ReLU": by_kind.get("ReLU", 0),
+        "other (flatten, dropout)": by_kind.get("Flatten", 0) + by_kind.get("Dropout", 0),
+    }
+    return {
+        "batch": batch, "size": size, "clock": clock, "repeats": repeats, "layers": rows,
+        "step_ms": med(steps), "shares_ms": shares,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "numba_threads": numba.get_num_threads(), "load_average": os.getloadavg()[0],
+    }
+
+
+def format_profile(p):
+    size = p["size"]
+    lines = [f"batch {p['batch']}, {size}x{size}x3 float32, median of {p['repeats']} steps "
+             f"({p['clock']} ms, no optimizer step)",
+             f"{'layer':<14}{'output':>18}{'forward':>10}{'backward':>10}"]
+    for row in p["layers"]:
+        lines.append(f"{row['layer']:<14}{str(tuple(row['output'])):>18}"
+                     f"{row['forward_ms']:>10.1f}{row['backward_ms']:>10.1f}")
+    total_f = sum(r["forward_ms"] for r in p["layers"])
+    total_b = sum(r["backward_ms"] for r in p["layers"])
+    lines.append(f"{'total':<32}{total_f:>10.1f}{total_b:>10.1f}")
+    step = p["step_ms"]
+    lines.append(f"forward+backward per step: {step:.0f} ms = {1e3 * p['batch'] / step:.1f} images/s")
+    lines.append("where the time goes:")
+    accounted = sum(p["shares_ms"].values())
+    for name, ms in p["shares_ms"].items():
+        lines.append(f"  {name:<42}{ms:>8.1f} ms {100 * ms / accounted:>5.1f}%")
+    lines.append(f"peak resident memory {p['peak_mb']:.0f} MB; numba threads {p['numba_threads']}, "
+                 f"load average {p['load_average']:.1f}")
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2,
                         help="untimed steps first: Numba compiles, buffers and the heap settle")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall: time.perf_counter; cpu: time.process_time, the CPU time of all "
                              "threads of this process (robust to other load when run single-threaded)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-': stdout only)")
     args = parser.parse_args()
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-
-    rng = np.random.default_rng(0)
-    layers = build_model(args.batch, rng)
-    x0 = rng.standard_normal((args.batch, 224, 224, 3), dtype=np.float32)
-    fwd = [[] for _ in layers]
-    bwd = [[] for _ in layers]
-    steps = []
-    for step in range(args.repeats + args.warmup):
-        t_step = clock()
-        x = x0
-        for i, layer in enumerate(layers):
-            t = clock()
-            x = layer.forward(x, training=True)
-            fwd[i].append(clock() - t)
-        g = np.ones_like(x) / x.shape[0]
-        for i in reversed(range(len(layers))):
-            t = clock()
-            g = layers[i].backward(g)
-            bwd[i].append(clock() - t)
-        steps.append(clock() - t_step)
-        assert x.dtype == np.float32, f"float32 leak: output is {x.dtype}"
-    # Drop the warm-up steps.
-    fwd = [f[args.warmup:] for f in fwd]
-    bwd = [b[args.warmup:] for b in bwd]
-    steps = steps[args.warmup:]
-
-    print(f"batch {args.batch}, 224x224x3 float32, median of {args.repeats} steps ({args.clock} ms)")
-    print(f"{'layer':<28}{'output':>18}{'forward':>10}{'backward':>10}")
-    for layer, f, b in zip(layers, fwd, bwd):
-        desc = repr(layer) if len(repr(layer)) < 27 else type(layer).__name__
-        print(f"{desc:<28}{str(layer.output_shape):>18}{median_ms(f):>10.1f}{median_ms(b):>10.1f}")
-    total_f = sum(median_ms(f) for f in fwd)
-    total_b = sum(median_ms(b) for b in bwd)
-    print(f"{'total':<46}{total_f:>10.1f}{total_b:>10.1f}")
-    step = median_ms(steps)
-    print(f"forward+backward per step: {step:.0f} ms = {1e3 * args.batch / step:.1f} images/s "
-          "(no optimizer step)")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"peak resident memory of this process: {peak_mb:.0f} MB; "
-          f"numba threads {numba.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
-
-    # Kernel-only times for each Conv2D (what is not GEMM).
-    print("\nConv2D kernels alone (ms): im2col (forward), col2im (backward)")
-    shape = (args.batch, 224, 224, 3)
-    for layer in layers:
-        if isinstance(layer, Conv2D):
-            out_h, out_w, pt, pl = layer._geom
-            (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
-            x = rng.standard_normal(shape, dtype=np.float32)
-            cols = np.empty((shape[0] * out_h * out_w, kh * kw * shape[3]), np.float32)
-            ti, tc = [], []
-            for _ in range(args.repeats):
-                t = clock()
-                im2col(x, kh, kw, sh, sw, pt, pl, out_h, out_w, out=cols)
-                ti.append(clock() - t)
-                t = clock()
-                col2im(cols, shape, kh, kw, sh, sw, pt, pl, out_h, out_w, out=x)
-                tc.append(clock() - t)
-            print(f"  {layer.name:<10} in {shape[1:]}  cols {cols.shape}: "
-                  f"im2col {median_ms(ti):.1f}  col2im {median_ms(tc):.1f}")
-        shape = (shape[0],) + tuple(layer.output_shape)
+    result = profile(args.batch, args.repeats, args.warmup, args.clock, args.size)
+    if args.json == "-":
+        print(json.dumps(result))
+        return
+    print(format_profile(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,20 @@ time as images/s, and the peak resident memory (ru_maxrss) of the process.
     python benchmarks/train_throughput.py                      # everything installed, table
     python benchmarks/train_throughput.py --json out.json      # the same, also as JSON
     python benchmarks/train_throughput.py --frameworks minicnn,torch --runs 5
+    python benchmarks/train_throughput.py --no-profile         # skip minicnn's per-layer profile
 
 Frameworks: ``minicnn`` (Numba kernels), ``minicnn-numpy`` (the plain NumPy reference kernels:
 what Numba buys), ``torch`` (torch==2.13.0 CPU) and ``keras`` (tensorflow-cpu); the last two are
 skipped with a message when not installed.
+
+After the table, minicnn's per-layer profile (``benchmarks/profile_layers.py``, in its own
+process): forward and backward time per layer and the share of the step spent in GEMM,
+im2col, col2im, max-pool and ReLU, so the next bottleneck is in view.
+
+Threads: minicnn uses NumPy's OpenBLAS for the matrix products and Numba for its kernels,
+each with one thread per core by default. OpenBLAS worker threads keep spinning for a while
+after each product (``OPENBLAS_THREAD_TIMEOUT``, read only when NumPy loads); this benchmark
+does not set it, and neither does minicnn.
 """
 
 import argparse
@@ -190,6 +200,23 @@ def format_table(results, batch):
     return "\n".join(lines)
 
 
+def run_profile(args):
+    """minicnn's per-layer profile in its own process; returns (text, dict) or None."""
+    command = [sys.executable, os.path.join(HERE, "profile_layers.py"), "--json", "-",
+               "--batch", str(args.batch), "--size", str(args.size),
+               "--repeats", str(max(3, args.runs // 2)), "--warmup", str(args.warmup)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (os.path.dirname(HERE), os.environ.get("PYTHONPATH")) if p))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"profile: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    sys.path.insert(0, HERE)
+    from profile_layers import format_profile
+    return format_profile(result), result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
@@ -198,6 +225,8 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip minicnn's per-layer profile after the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -212,11 +241,20 @@ def main():
         result = measure(name, args)
         if result:
             results[name] = result
-    print(f"\nbatch {args.batch}, {args.size}x{args.size}x3, float32, Adam; median of {args.runs} steps\n")
+    print(f"\nbatch {args.batch}, {args.size}x{args.size}x3, float32, Adam; median of {args.runs} steps; "
+          f"load average {os.getloadavg()[0]:.2f} at the end\n")
     print(format_table(results, args.batch))
+    profile = None
+    if args.profile:
+        print("\nprofiling minicnn per layer ...", file=sys.stderr, flush=True)
+        profile = run_profile(args)
+        if profile:
+            print("\nminicnn per layer (benchmarks/profile_layers.py):")
+            print(profile[0])
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results}, f, indent=2)
+            json.dump({"args": vars(args), "results": results,
+                       "minicnn_profile": profile and profile[1]}, f, indent=2)
 
 
 if __name__ == "__main__":
