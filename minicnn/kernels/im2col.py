@@ -233,7 +233,8 @@ def im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
         return out
     if out is None:
         out = np.empty(shape, dtype=x.dtype)
-    return im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
+    with backend.threads_for(out.size):
+        return im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
 
 
 def col2im(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
@@ -247,4 +248,5 @@ def col2im(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=N
         return out
     if out is None:
         out = np.empty(x_shape, dtype=cols.dtype)
-    return col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
+    with backend.threads_for(cols.size):
+        return col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)

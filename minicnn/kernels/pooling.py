@@ -217,7 +217,8 @@ def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, out=None
         y[...], argmax[...] = maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left,
                                                         out_h, out_w)
         return y, argmax
-    return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
+    with backend.threads_for(x.size):
+        return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
 
 
 def maxpool_backward(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left, out=None):
@@ -228,4 +229,5 @@ def maxpool_backward(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left, out
     if backend.use_reference():
         out[...] = maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left)
         return out
-    return maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, out)
+    with backend.threads_for(out.size):
+        return maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, out)
