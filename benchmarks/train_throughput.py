@@ -42,6 +42,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRAMEWORKS = ["minicnn", "minicnn-numpy", "torch", "keras"]
+# Extra rows on request (--frameworks ...,minicnn-1thread): minicnn with both thread pools
+# (OpenBLAS, Numba) at one thread, set in that worker's environment only. On a machine
+# busy with other programs this is often the fastest minicnn; compare it with "minicnn".
+EXTRA_ENV = {"minicnn-1thread": {"OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}}
 
 
 # --------------------------------------------------------------------------- workers
@@ -144,7 +148,7 @@ def worker_keras(args):
 
 def run_worker(args):
     name = args.worker
-    if name == "minicnn":
+    if name in ("minicnn", "minicnn-1thread"):
         train, infer = worker_minicnn(args, "numba")
     elif name == "minicnn-numpy":
         train, infer = worker_minicnn(args, "numpy")
@@ -153,7 +157,7 @@ def run_worker(args):
     elif name == "keras":
         train, infer = worker_keras(args)
     else:
-        raise SystemExit(f"unknown framework {name!r}; choose from {FRAMEWORKS}")
+        raise SystemExit(f"unknown framework {name!r}; choose from {FRAMEWORKS + list(EXTRA_ENV)}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"train_times": train, "infer_times": infer, "peak_mb": peak_mb}))
 
@@ -172,7 +176,8 @@ def measure(name, args):
                "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size)]
     if name == "minicnn-numpy":
         command[command.index("--runs") + 1] = str(max(1, args.runs // 3))
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ, **EXTRA_ENV.get(name, {}))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
