@@ -155,7 +155,7 @@ def test_matches_torch_bce_with_logits():
         tz, torch.tensor(y), pos_weight=torch.tensor(2.5, dtype=torch.float64), reduction="none")
     (per * torch.tensor(w)).mean().backward()
     loss = BinaryCrossEntropy(pos_weight=2.5)
-    assert loss.forward(z, y, sample_weight=w) == pytest.approx(float((per * torch.tensor(w)).mean()), rel=1e-12)
+    assert loss.forward(z, y, sample_weight=w) == pytest.approx(float((per * torch.tensor(w)).mean().detach()), rel=1e-12)
     np.testing.assert_allclose(loss.backward(), tz.grad.numpy(), rtol=1e-10)
 
 
