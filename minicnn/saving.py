@@ -16,10 +16,10 @@ import importlib
 import json
 import os
 import pkgutil
-import tempfile
 
 import numpy as np
 
+from .files import atomic_write
 from .layers.base import LAYER_REGISTRY
 
 __all__ = ["save_model", "load_model", "model_config"]
@@ -93,21 +93,8 @@ def save_model(model, path, metadata=None):
             arrays[f"layers.{i}.params.{key}"] = value
         for key, value in layer.state.items():
             arrays[f"layers.{i}.state.{key}"] = value
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".minicnn-save-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)  # atomic on POSIX and Windows
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, prefix=".minicnn-save-", suffix=".npz") as f:
+        np.savez(f, **arrays)
     model.metadata = metadata
     return path
 

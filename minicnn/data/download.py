@@ -17,11 +17,11 @@ import hashlib
 import os
 import socket
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
+from ..files import atomic_write
 from ._progress import Progress
 
 __all__ = ["DownloadError", "download", "file_md5", "minicnn_home", "pneumoniamnist",
@@ -105,42 +105,33 @@ def download(url, md5, filename=None, cache_dir=None, verbose=True, timeout=30.0
             print(f"{dest} has the wrong md5; downloading it again.", file=sys.stderr)
 
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
-    try:
+    with atomic_write(dest, prefix=f".{filename}.", suffix=".part") as out:
         digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    with Progress(total, desc=f"Downloading {filename}", unit="bytes",
-                                  enabled=verbose) as progress:
-                        for chunk in iter(lambda: response.read(_CHUNK), b""):
-                            out.write(chunk)
-                            digest.update(chunk)
-                            progress.update(len(chunk))
-            except urllib.error.HTTPError as exc:
-                raise DownloadError(f"Could not download {url}: the server answered HTTP "
-                                    f"{exc.code} {exc.reason}. {_by_hand(url, dest, md5)}") from None
-            except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise DownloadError(f"Could not download {url} ({reason}): this machine seems to "
-                                    f"be offline or the server is unreachable. "
-                                    f"{_by_hand(url, dest, md5)}") from None
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                with Progress(total, desc=f"Downloading {filename}", unit="bytes",
+                              enabled=verbose) as progress:
+                    for chunk in iter(lambda: response.read(_CHUNK), b""):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        progress.update(len(chunk))
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(f"Could not download {url}: the server answered HTTP "
+                                f"{exc.code} {exc.reason}. {_by_hand(url, dest, md5)}") from None
+        except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DownloadError(f"Could not download {url} ({reason}): this machine seems to "
+                                f"be offline or the server is unreachable. "
+                                f"{_by_hand(url, dest, md5)}") from None
         got = digest.hexdigest()
+        # Raising here, inside atomic_write, removes the partial file: dest is either
+        # absent or complete and verified.
         if md5 is not None and got != md5:
             raise DownloadError(f"Downloaded {url} but its md5 is {got}, expected {md5}: the "
                                 f"transfer was corrupted or the file changed; nothing was saved. "
                                 f"{_by_hand(url, dest, md5)}")
-        os.replace(tmp, dest)  # atomic: dest is either absent or complete and verified
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dest
 
 
