@@ -43,6 +43,7 @@ __all__ = [
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
+    "PerImageStandardization",
     "RandomZoom",
     "Rescaling",
     "augmentation_preview",
@@ -455,6 +456,30 @@ class Rescaling(_Augmentation):
         if self.offset:
             out += float(self.offset)
         return out
+
+
+class PerImageStandardization(_Augmentation):
+    """Each image to mean 0 and standard deviation 1: ``(x - mean) / max(std, 1 / sqrt(n))``.
+
+    ``mean`` and ``std`` are taken over all ``n = H * W * C`` values of ONE image, so every
+    image is judged on its own contrast, not on how bright or contrasty its X-ray machine
+    made it. The floor ``1 / sqrt(n)`` keeps a flat image (std 0) finite: it maps to zeros.
+    Same meaning as ``tf.image.per_image_standardization``. Not random: it applies at
+    inference too, like :class:`Rescaling`, and it makes a Rescaling before it redundant
+    (any ``x * a + b`` with ``a > 0`` standardizes to the same result).
+    """
+
+    random = False
+
+    def __init__(self):
+        super().__init__(seed=None)
+
+    def apply(self, x):
+        axes = (1, 2, 3)
+        mean = x.mean(axis=axes, keepdims=True)
+        std = x.std(axis=axes, keepdims=True)
+        floor = 1.0 / math.sqrt(x[0].size)   # a Python float keeps x's dtype
+        return (x - mean) / np.maximum(std, floor)
 
 
 # --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from minicnn.data.augment import (
     RandomContrast,
     RandomFlip,
     RandomRotation,
+    PerImageStandardization,
     RandomZoom,
     Rescaling,
     _contrast_numba,
@@ -166,6 +167,26 @@ def test_rescaling_applies_at_inference_and_keeps_float32():
         out = Rescaling(1 / 127.5, offset=-1.0)(x, training=training)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out, x / 127.5 - 1, rtol=1e-6, atol=1e-6)
+
+
+def test_per_image_standardization_gives_each_image_mean_0_std_1_in_both_modes():
+    x = batch(dtype=np.float64)
+    x[1] = x[1] * 0.2 + 40  # a dim, low-contrast image: it must come out like the others
+    for training in (True, False):
+        out = PerImageStandardization()(x, training=training)
+        np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), 0, atol=1e-12)
+        np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1, rtol=1e-12)
+    # Any positive affine change of an image standardizes to the same result.
+    np.testing.assert_allclose(PerImageStandardization()(x[:1] * 3.5 - 7)[0],
+                               PerImageStandardization()(x[:1])[0], atol=1e-10)
+
+
+def test_per_image_standardization_of_a_flat_image_is_zeros_and_keeps_dtype():
+    x = np.full((2, 5, 5, 1), 200, np.float32)
+    out = PerImageStandardization()(x)
+    assert out.dtype == np.float32 and np.all(out == 0)
+    one = PerImageStandardization()(np.arange(12, dtype=np.uint8).reshape(2, 2, 3))
+    assert one.shape == (2, 2, 3) and one.dtype == np.float32  # one image in, one out
 
 
 # --- shared contract ------------------------------------------------------------------
