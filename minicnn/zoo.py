@@ -19,11 +19,18 @@ def original_cnn(input_shape=(224, 224, 3), seed=None):
     Conv2D(32,3) ReLU MaxPool2D(2) Conv2D(64,3) ReLU MaxPool2D(2) Conv2D(128,3) ReLU MaxPool2D(2)
     Flatten Dense(128) ReLU Dropout(0.5) Dense(1). At 224x224x3 it has 11,169,089 parameters,
     11,075,712 of them in the Dense(128) layer that reads the 26x26x128 feature map.
+
+    Every layer starts from ``glorot_uniform``, Keras's default, as the original's did
+    (minicnn's Conv2D defaults to ``he_normal``, the textbook choice before a ReLU; on this
+    model that starts training at a loss near 4 instead of 0.7).
     """
+    def conv(filters):
+        return Conv2D(filters, 3, kernel_initializer="glorot_uniform")
+
     return Sequential([
-        Conv2D(32, 3), ReLU(), MaxPool2D(2),
-        Conv2D(64, 3), ReLU(), MaxPool2D(2),
-        Conv2D(128, 3), ReLU(), MaxPool2D(2),
+        conv(32), ReLU(), MaxPool2D(2),
+        conv(64), ReLU(), MaxPool2D(2),
+        conv(128), ReLU(), MaxPool2D(2),
         Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=seed), Dense(1),
     ], input_shape=input_shape, seed=seed)
 
