@@ -9,6 +9,13 @@ This rebuilds a well-known TensorFlow/Keras project (three conv blocks on the Ka
 * the decision threshold is chosen on validation for a target sensitivity (a screen
   should not miss pneumonia), and the test results are given at that threshold and at
   0.5, with bootstrap 95% intervals;
+* the films' shape is taken away as a clue: the pneumonia originals are wider (1.49:1 on
+  average) than the normal ones (1.2:1), so after the square resize a film's proportions
+  alone hint at the class, a shortcut that fails on new films. Training squeezes and
+  stretches every film sideways at random (``--zoom-width``), and a stress test scores
+  validation again with the films squeezed and stretched;
+* each image is standardized to mean 0 and std 1 (``--preprocess``), so exposure and
+  contrast of the machine are not clues either;
 * Grad-CAM shows where the model looked, for true and false positives and negatives;
 * everything lands in one folder with a self-contained HTML report.
 
@@ -42,7 +49,13 @@ from minicnn.model import Sequential  # noqa: E402
 from minicnn.optimizers import Adam  # noqa: E402
 from minicnn.report import write_report  # noqa: E402
 
-RESCALE = 1.0 / 255.0  # pixels come as [0, 255]; the model sees [0, 1]
+RESCALE = 1.0 / 255.0  # pixels come as [0, 255]; "--preprocess rescale" shows the model [0, 1]
+PREPROCESSING = {
+    # Each image to mean 0, std 1 (default): the model cannot lean on how bright or contrasty
+    # a machine made the film, and trains faster (validation loss 0.138 vs 0.166, seed 0).
+    "standardize": data.PerImageStandardization(),
+    "rescale": data.Rescaling(RESCALE),    # the original project's [0, 1]
+}
 
 
 def parse_args(argv):
@@ -64,8 +77,16 @@ def parse_args(argv):
                    help="share of train/ (by patient) used for validation")
     p.add_argument("--target-sensitivity", type=float, default=0.95,
                    help="the threshold is the highest that reaches this sensitivity on validation")
+    p.add_argument("--preprocess", default="standardize", choices=sorted(PREPROCESSING),
+                   help="standardize: each image to mean 0, std 1 (default); rescale: to [0, 1]")
     p.add_argument("--rotation", type=float, default=0.05, help="RandomRotation factor (turns)")
-    p.add_argument("--zoom", type=float, default=0.1, help="RandomZoom factor")
+    p.add_argument("--zoom", type=float, default=0.2, help="RandomZoom factor (both axes)")
+    p.add_argument("--zoom-width", type=float, default=0.35,
+                   help="RandomZoom width_factor, drawn apart from the height: changes the "
+                   "aspect ratio, which in this dataset tells the class (see the README); "
+                   "0 keeps the aspect ratio")
+    p.add_argument("--fill-mode", default="constant", choices=["constant", "reflect", "nearest", "wrap"],
+                   help="what fills the border a rotation or zoom-out uncovers (constant: black)")
     p.add_argument("--contrast", type=float, default=0.1, help="RandomContrast factor")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
     p.add_argument("--seed", type=int, default=0)
@@ -99,9 +120,9 @@ def make_augmenter(args):
     """Rotation, zoom and contrast (the original's three Keras layers), one seed for all."""
     layers = []
     if args.rotation:
-        layers.append(data.RandomRotation(args.rotation, fill_mode="reflect"))
-    if args.zoom:
-        layers.append(data.RandomZoom(args.zoom, fill_mode="reflect"))
+        layers.append(data.RandomRotation(args.rotation, fill_mode=args.fill_mode))
+    if args.zoom or args.zoom_width:
+        layers.append(data.RandomZoom(args.zoom, args.zoom_width or None, fill_mode=args.fill_mode))
     if args.contrast:
         layers.append(data.RandomContrast(args.contrast))  # on [0, 255] pixels, before rescaling
     return data.Augmenter(layers, seed=[args.seed, 2])
@@ -109,11 +130,11 @@ def make_augmenter(args):
 
 def train(model, train_ds, val_ds, args, class_weight):
     """fit with augmentation, keeping the epoch with the best validation AUC; returns (history, s)."""
-    augment = make_augmenter(args)
-    # Shuffled each epoch (repeatably for the seed), augmented and rescaled in a background thread.
+    augment, prepare = make_augmenter(args), PREPROCESSING[args.preprocess]
+    # Shuffled each epoch (repeatably for the seed), augmented and preprocessed in a background thread.
     train_batches = (train_ds.with_options(shuffle=True, seed=args.seed)
-                     .map(lambda x, y: (augment(x) * np.float32(RESCALE), y)).prefetch(2))
-    val_batches = val_ds.map(lambda x, y: (x * np.float32(RESCALE), y))
+                     .map(lambda x, y: (prepare(augment(x)), y)).prefetch(2))
+    val_batches = val_ds.map(lambda x, y: (prepare(x), y))
     # EarlyStopping with a patience longer than the run never stops: it only remembers the
     # best epoch by validation AUC and puts its weights back at the end (also after Ctrl-C).
     keep_best = EarlyStopping(monitor="val_auc", mode="max", patience=args.epochs + 1,
@@ -125,9 +146,38 @@ def train(model, train_ds, val_ds, args, class_weight):
     return history, time.perf_counter() - start
 
 
-def predict_probabilities(model, ds):
-    """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,)."""
-    return model.predict(ds.map(lambda x, y: (x * np.float32(RESCALE), y))).reshape(-1)
+def predict_probabilities(model, ds, preprocess, distort=None):
+    """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,).
+
+    ``distort``: an optional function applied to each raw batch first (the stress test).
+    """
+    prepare, distort = PREPROCESSING[preprocess], distort or (lambda x: x)
+    return model.predict(ds.map(lambda x, y: (prepare(distort(x)), y))).reshape(-1)
+
+
+STRESS_WIDTH_ZOOMS = (0.8, 1.25)
+
+
+def aspect_stress_test(model, ds, args, threshold):
+    """Validation again with every film squeezed or stretched sideways: does the answer move?
+
+    A width zoom ``zw`` shows ``zw`` times the width in the same pixels: 1.25 makes the chest
+    look narrower, as the wider pneumonia films of this dataset look after the square resize
+    (their originals average 1.49:1, the normal ones 1.2:1). A model that reads the lungs
+    should hardly change; one that learned the film's shape calls the squeezed normal films
+    pneumonia. Returns ``{"width_zoom_0.8": {"auc", "sensitivity", "specificity"}, ...}``.
+    """
+    y, results = np.asarray(ds.labels), {}
+    if len(np.unique(y)) < 2:
+        return results
+    for zw in STRESS_WIDTH_ZOOMS:
+        squeeze = data.RandomZoom((0.0, 0.0), (zw - 1.0, zw - 1.0), fill_mode=args.fill_mode)
+        p = predict_probabilities(model, ds, args.preprocess, distort=squeeze)
+        results[f"width_zoom_{zw}"] = {
+            "auc": round(metrics.roc_auc(y, p), 4),
+            "sensitivity": round(float(np.mean(p[y == 1] >= threshold)), 4),
+            "specificity": round(float(np.mean(p[y == 0] < threshold)), 4)}
+    return results
 
 
 def summarize(y, p, threshold, args):
@@ -189,7 +239,7 @@ def main(argv=None):
     figures["Training curves"] = plots.training_curves(history, os.path.join(out, "curves.png"))
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
-    y_val, p_val = np.asarray(prepared.val.labels), predict_probabilities(model, prepared.val)
+    y_val, p_val = np.asarray(prepared.val.labels), predict_probabilities(model, prepared.val, args.preprocess)
     if len(np.unique(y_val)) == 2:
         threshold = metrics.choose_threshold(y_val, p_val, args.target_sensitivity)
     else:
@@ -198,16 +248,17 @@ def main(argv=None):
     model.save(os.path.join(out, "model.npz"), metadata={
         "threshold": threshold, "class_names": prepared.class_names,
         "image_size": [args.image_size, args.image_size], "color_mode": args.color_mode,
-        "rescale": RESCALE, "model": args.model, "target_sensitivity": args.target_sensitivity})
+        "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model, "target_sensitivity": args.target_sensitivity})
     lib.write_csv(os.path.join(out, "split.csv"), ["file", "patient", "label", "split"],
                   prepared.rows)
 
     # 5. Evaluate on the official test split, once: at the chosen threshold and at 0.5.
-    y_test, p_test = np.asarray(prepared.test.labels), predict_probabilities(model, prepared.test)
+    y_test, p_test = np.asarray(prepared.test.labels), predict_probabilities(model, prepared.test, args.preprocess)
     results = {
         "test": summarize(y_test, p_test, threshold, args),
         "test_at_0.5": summarize(y_test, p_test, 0.5, args),
         "val": summarize(y_val, p_val, threshold, args),
+        "val_aspect_stress": aspect_stress_test(model, prepared.val, args, threshold),
         "train_seconds": round(train_seconds, 1),
         "epochs": len(history.epoch), "epochs_requested": args.epochs,
         "best_epoch": None if history.best_epoch is None else history.best_epoch + 1,
@@ -220,7 +271,7 @@ def main(argv=None):
     }
     if prepared.official_val is not None:  # 16 images: information only, chooses nothing
         y_off = np.asarray(prepared.official_val.labels)
-        p_off = predict_probabilities(model, prepared.official_val)
+        p_off = predict_probabilities(model, prepared.official_val, args.preprocess)
         results["official_val"] = summarize(y_off, p_off, threshold, args)
     with open(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -244,7 +295,7 @@ def main(argv=None):
     picked, titles = explain.pick_outcome_examples(y_test, p_test, threshold, per_group=2)
     if picked:
         raw = prepared.test.load(np.asarray(picked))[0]
-        heat = explain.grad_cam(model, raw * np.float32(RESCALE))
+        heat = explain.grad_cam(model, PREPROCESSING[args.preprocess](raw))
         figures["Grad-CAM (test: TP, FP, FN, TN)"] = plots.gradcam_grid(
             raw, heat, titles, os.path.join(out, "gradcam.png"))
     figures["Calibration (test)"] = plots.calibration_plot(
@@ -254,12 +305,22 @@ def main(argv=None):
     notes = list(prepared.notes)
     notes.append(f"Threshold {threshold:.4f}: the highest with sensitivity >= "
                  f"{args.target_sensitivity} on validation; the test set chose nothing.")
+    stress = results["val_aspect_stress"]
+    if stress:
+        notes.append("Aspect stress test (validation, every film squeezed or stretched "
+                     "sideways; a model that reads the lungs barely moves): " + "; ".join(
+                         f"width x{key.rsplit('_', 1)[1]}: AUC {r['auc']:.3f}, sensitivity "
+                         f"{r['sensitivity']:.3f}, specificity {r['specificity']:.3f}"
+                         for key, r in stress.items()))
     if history.interrupted:
         notes.insert(0, f"Training was interrupted (Ctrl-C) after {len(history.epoch)} complete "
                         "epoch(s): these results are for a partly trained model.")
     write_report(os.path.join(out, "report.html"), settings=vars(args),
                  data_summary=prepared.summary, metrics=results, figures=figures, notes=notes,
                  title=f"Pneumonia from chest X-rays: {args.model}")
+    for key, r in results["val_aspect_stress"].items():
+        print(f"Validation, {key.replace('_', ' ')}: AUC {r['auc']:.3f}, sensitivity "
+              f"{r['sensitivity']:.3f}, specificity {r['specificity']:.3f}")
     t = results["test"]
     print(f"\nTest at threshold {threshold:.3f}: AUC {t.get('auc', float('nan')):.3f}, "
           f"sensitivity {t.get('recall', float('nan')):.3f}, specificity "
@@ -282,7 +343,7 @@ def cross_validate(prepared, args, out):
         model = build_model(args.model, (args.image_size, args.image_size, pool.num_channels),
                             args.seed + k, args.learning_rate)
         history, seconds = train(model, train_ds, val_ds, args, weights)
-        auc = metrics.roc_auc(np.asarray(val_ds.labels), predict_probabilities(model, val_ds))
+        auc = metrics.roc_auc(np.asarray(val_ds.labels), predict_probabilities(model, val_ds, args.preprocess))
         best = None if history.best_epoch is None else history.best_epoch + 1
         rows.append([k + 1, len(train_idx), len(val_idx), best, round(auc, 4),
                      round(seconds, 1)])
@@ -331,7 +392,14 @@ def predict_command(argv):
             problems.append(f"  {path}: {error}")
     if problems:
         raise lib.DataError("cannot read these image(s):\n" + "\n".join(problems))
-    x = np.stack(raw) * np.float32(meta.get("rescale", RESCALE))
+    # Models saved before "preprocess" existed were trained on x * rescale.
+    preprocess = meta.get("preprocess", "rescale")
+    if preprocess not in PREPROCESSING:
+        raise lib.DataError(f"{args.model} asks for preprocessing {preprocess!r}; this script "
+                            f"knows {sorted(PREPROCESSING)}")
+    x = np.stack(raw)
+    x = (x * np.float32(meta.get("rescale", RESCALE)) if preprocess == "rescale"
+         else PREPROCESSING[preprocess](x))
     probabilities = model.predict(x).reshape(-1)
     heat = explain.grad_cam(model, x)
     out = args.out or os.path.dirname(os.path.abspath(args.model))

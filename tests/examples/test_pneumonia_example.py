@@ -61,6 +61,13 @@ def check_run_folder(out, expect_official_val):
     assert m["test"]["threshold"] == m["val"]["threshold"]   # chosen on validation, used on test
     assert m["val"]["n"] == m["n_val"]
     assert ("official_val" in m) == expect_official_val
+    # The aspect stress test re-scores validation with the films squeezed and stretched.
+    if "auc" in m["val"]:
+        stress = m["val_aspect_stress"]
+        assert set(stress) == {"width_zoom_0.8", "width_zoom_1.25"}
+        for row in stress.values():
+            assert set(row) == {"auc", "sensitivity", "specificity"}
+            assert all(0.0 <= v <= 1.0 for v in row.values())
 
     with open(out / "split.csv", newline="") as f:
         rows = list(csv.DictReader(f))
