@@ -33,6 +33,7 @@ Data: ``--data DIR`` (``{train,val,test}/{NORMAL,PNEUMONIA}``) or a MedMNIST ``.
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -43,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for pneumonia_
 import pneumonia_lib as lib  # noqa: E402
 
 from minicnn import data, explain, metrics, plots, zoo  # noqa: E402
-from minicnn.callbacks import EarlyStopping  # noqa: E402
+from minicnn.callbacks import EarlyStopping, LearningRateScheduler  # noqa: E402
 from minicnn.losses import BinaryCrossEntropy  # noqa: E402
 from minicnn.model import Sequential  # noqa: E402
 from minicnn.optimizers import Adam  # noqa: E402
@@ -71,6 +72,9 @@ def parse_args(argv):
                    help="the X-rays have 3 equal channels: grayscale loses nothing (default)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"],
+                   help="cosine: epoch e of E at lr * (1 + cos(pi e / E)) / 2 (default); "
+                   "constant: lr throughout, as the original")
     p.add_argument("--no-class-weights", action="store_true",
                    help="do not weight the loss by n / (2 n_class)")
     p.add_argument("--val-fraction", type=float, default=0.1,
@@ -139,9 +143,15 @@ def train(model, train_ds, val_ds, args, class_weight):
     # best epoch by validation AUC and puts its weights back at the end (also after Ctrl-C).
     keep_best = EarlyStopping(monitor="val_auc", mode="max", patience=args.epochs + 1,
                               restore_best_weights=True)
+    callbacks = [keep_best]
+    if args.lr_schedule == "cosine":
+        # Big steps first, small ones last: the weights the run ends on (and the epoch kept)
+        # depend less on where the last few noisy steps happened to land.
+        callbacks.append(LearningRateScheduler(lambda epoch, lr: args.learning_rate * 0.5 * (
+            1 + math.cos(math.pi * epoch / args.epochs))))
     start = time.perf_counter()
     history = model.fit(train_batches, epochs=args.epochs, validation_data=val_batches,
-                        class_weight=class_weight, callbacks=[keep_best], verbose=1)
+                        class_weight=class_weight, callbacks=callbacks, verbose=1)
     history.best_epoch = keep_best.best_epoch
     return history, time.perf_counter() - start
 

@@ -79,6 +79,9 @@ def check_run_folder(out, expect_official_val):
     lines = (out / "history.csv").read_text().splitlines()
     assert lines[0].split(",")[:2] == ["epoch", "loss"] and "val_auc" in lines[0]
     assert len(lines) == 1 + m["epochs"]
+    # The cosine schedule starts each run at the full --learning-rate (default 1e-3).
+    header, first = lines[0].split(","), lines[1].split(",")
+    assert float(first[header.index("learning_rate")]) == 1e-3
 
     html = (out / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(FIGURES)
