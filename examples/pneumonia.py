@@ -84,7 +84,8 @@ def parse_args(argv):
     p.add_argument("--preprocess", default="standardize", choices=sorted(PREPROCESSING),
                    help="standardize: each image to mean 0, std 1 (default); rescale: to [0, 1]")
     p.add_argument("--rotation", type=float, default=0.05, help="RandomRotation factor (turns)")
-    p.add_argument("--zoom", type=float, default=0.2, help="RandomZoom factor (both axes)")
+    p.add_argument("--zoom", type=float, default=0.2,
+                   help="RandomZoom height_factor (also the width's when --zoom-width is 0)")
     p.add_argument("--zoom-width", type=float, default=0.35,
                    help="RandomZoom width_factor, drawn apart from the height: changes the "
                    "aspect ratio, which in this dataset tells the class (see the README); "

@@ -144,6 +144,29 @@ def test_predict_with_saved_model(chest_run):
     assert "Traceback" not in bad.stderr
 
 
+def test_predict_applies_the_saved_preprocessing(chest_run):
+    """predict standardizes like training did; a model saved without the key means [0, 1]."""
+    from minicnn.model import Sequential
+    from minicnn.data import PerImageStandardization, decode_image
+
+    tmp_path, _ = chest_run
+    model = Sequential.load(str(tmp_path / "run" / "model.npz"))
+    assert model.metadata["preprocess"] == "standardize"
+    image = os.path.join(DATA, "test", "NORMAL", sorted(os.listdir(os.path.join(DATA, "test", "NORMAL")))[0])
+    raw = decode_image(image, (40, 40), "grayscale").astype("float32")[None]
+    expected = {"standardize": float(model.predict(PerImageStandardization()(raw))[0, 0]),
+                "rescale": float(model.predict(raw / 255.0)[0, 0])}
+    old = dict(model.metadata)
+    del old["preprocess"]                      # as written before the option existed
+    model.save(str(tmp_path / "old.npz"), metadata=old)
+    for path, kind in ((tmp_path / "run" / "model.npz", "standardize"), (tmp_path / "old.npz", "rescale")):
+        pred = run(["predict", image, "--model", str(path), "--out", f"pred_{kind}"], tmp_path)
+        assert pred.returncode == 0, pred.stderr[-3000:]
+        p = float(pred.stdout.split("= ")[1].split()[0])
+        assert abs(p - expected[kind]) < 5e-4, (kind, p, expected)
+    assert abs(expected["standardize"] - expected["rescale"]) > 1e-3  # the two really differ
+
+
 def test_same_seed_same_results(chest_run):
     tmp_path, _ = chest_run
     again = run(["--data", DATA, *CHEST_ARGS, "--out", "again"], tmp_path)
