@@ -27,27 +27,8 @@ import time
 import numba
 import numpy as np
 
+from minicnn import zoo
 from minicnn.layers import conv as conv_module
-from minicnn.layers.activations import ReLU
-from minicnn.layers.conv import Conv2D
-from minicnn.layers.dense import Dense, Flatten
-from minicnn.layers.dropout import Dropout
-from minicnn.layers.pooling import MaxPool2D
-
-
-def build_model(rng, size=224):
-    layers = [
-        Conv2D(32, 3), ReLU(), MaxPool2D(2),
-        Conv2D(64, 3), ReLU(), MaxPool2D(2),
-        Conv2D(128, 3), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=0), Dense(1),
-    ]
-    shape = (size, size, 3)
-    for layer in layers:
-        layer.build(shape, rng=rng, dtype=np.float32)
-        shape = layer.output_shape
-    layers[0].needs_input_grad = False  # as Sequential does for the first layer
-    return layers
 
 
 class _Timed:
@@ -68,7 +49,8 @@ def profile(batch=32, repeats=5, warmup=2, clock="wall", size=224):
     """Run the profile; returns a dict of medians in milliseconds (see ``format_profile``)."""
     tick = time.perf_counter if clock == "wall" else time.process_time
     rng = np.random.default_rng(0)
-    layers = build_model(rng, size)
+    # The layers of the model the example trains, built by Sequential (first layer: no dx).
+    layers = zoo.original_cnn((size, size, 3), seed=0).layers
     x0 = rng.standard_normal((batch, size, size, 3), dtype=np.float32)
     timed_im2col = _Timed(conv_module.im2col, tick)
     timed_col2im = _Timed(conv_module.col2im, tick)

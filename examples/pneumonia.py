@@ -90,7 +90,8 @@ def parse_args(argv):
                    help="RandomZoom width_factor, drawn apart from the height: changes the "
                    "aspect ratio, which in this dataset tells the class (see the README); "
                    "0 keeps the aspect ratio")
-    p.add_argument("--fill-mode", default="constant", choices=["constant", "reflect", "nearest", "wrap"],
+    p.add_argument("--fill-mode", default="constant",
+                   choices=["constant", "reflect", "nearest", "wrap"],
                    help="what fills the border a rotation or zoom-out uncovers (constant: black)")
     p.add_argument("--contrast", type=float, default=0.1, help="RandomContrast factor")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
@@ -129,14 +130,15 @@ def make_augmenter(args):
     if args.zoom or args.zoom_width:
         layers.append(data.RandomZoom(args.zoom, args.zoom_width or None, fill_mode=args.fill_mode))
     if args.contrast:
-        layers.append(data.RandomContrast(args.contrast))  # on [0, 255] pixels, before rescaling
+        layers.append(data.RandomContrast(args.contrast))  # on [0, 255] pixels, before preprocessing
     return data.Augmenter(layers, seed=[args.seed, 2])
 
 
 def train(model, train_ds, val_ds, args, class_weight):
     """fit with augmentation, keeping the epoch with the best validation AUC; returns (history, s)."""
     augment, prepare = make_augmenter(args), PREPROCESSING[args.preprocess]
-    # Shuffled each epoch (repeatably for the seed), augmented and preprocessed in a background thread.
+    # Shuffled each epoch (repeatably for the seed), augmented and preprocessed in a
+    # background thread.
     train_batches = (train_ds.with_options(shuffle=True, seed=args.seed)
                      .map(lambda x, y: (prepare(augment(x)), y)).prefetch(2))
     val_batches = val_ds.map(lambda x, y: (prepare(x), y))
@@ -176,7 +178,8 @@ def aspect_stress_test(model, ds, args, threshold):
     look narrower, as the wider pneumonia films of this dataset look after the square
     resize (median width:height of their originals 1.49, of the normal ones 1.2). A model
     that reads the lungs should hardly change; one that learned the film's shape calls the
-    squeezed normal films pneumonia. Returns ``{"width_zoom_0.8": {"auc", "sensitivity", "specificity"}, ...}``.
+    squeezed normal films pneumonia.
+    Returns ``{"width_zoom_0.8": {"auc", "sensitivity", "specificity"}, ...}``.
     """
     y, results = np.asarray(ds.labels), {}
     if len(np.unique(y)) < 2:
@@ -189,6 +192,13 @@ def aspect_stress_test(model, ds, args, threshold):
             "sensitivity": round(float(np.mean(p[y == 1] >= threshold)), 4),
             "specificity": round(float(np.mean(p[y == 0] < threshold)), 4)}
     return results
+
+
+def describe_stress(stress):
+    """One line per distortion of :func:`aspect_stress_test`'s result (console and report)."""
+    return [f"width x{key.rsplit('_', 1)[1]}: AUC {r['auc']:.3f}, sensitivity "
+            f"{r['sensitivity']:.3f}, specificity {r['specificity']:.3f}"
+            for key, r in stress.items()]
 
 
 def summarize(y, p, threshold, args):
@@ -250,7 +260,8 @@ def main(argv=None):
     figures["Training curves"] = plots.training_curves(history, os.path.join(out, "curves.png"))
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
-    y_val, p_val = np.asarray(prepared.val.labels), predict_probabilities(model, prepared.val, args.preprocess)
+    y_val = np.asarray(prepared.val.labels)
+    p_val = predict_probabilities(model, prepared.val, args.preprocess)
     if len(np.unique(y_val)) == 2:
         threshold = metrics.choose_threshold(y_val, p_val, args.target_sensitivity)
     else:
@@ -259,12 +270,14 @@ def main(argv=None):
     model.save(os.path.join(out, "model.npz"), metadata={
         "threshold": threshold, "class_names": prepared.class_names,
         "image_size": [args.image_size, args.image_size], "color_mode": args.color_mode,
-        "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model, "target_sensitivity": args.target_sensitivity})
+        "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model,
+        "target_sensitivity": args.target_sensitivity})
     lib.write_csv(os.path.join(out, "split.csv"), ["file", "patient", "label", "split"],
                   prepared.rows)
 
     # 5. Evaluate on the official test split, once: at the chosen threshold and at 0.5.
-    y_test, p_test = np.asarray(prepared.test.labels), predict_probabilities(model, prepared.test, args.preprocess)
+    y_test = np.asarray(prepared.test.labels)
+    p_test = predict_probabilities(model, prepared.test, args.preprocess)
     results = {
         "test": summarize(y_test, p_test, threshold, args),
         "test_at_0.5": summarize(y_test, p_test, 0.5, args),
@@ -316,22 +329,19 @@ def main(argv=None):
     notes = list(prepared.notes)
     notes.append(f"Threshold {threshold:.4f}: the highest with sensitivity >= "
                  f"{args.target_sensitivity} on validation; the test set chose nothing.")
-    stress = results["val_aspect_stress"]
-    if stress:
+    stress_lines = describe_stress(results["val_aspect_stress"])
+    if stress_lines:
         notes.append("Aspect stress test (validation, every film squeezed or stretched "
-                     "sideways; a model that reads the lungs barely moves): " + "; ".join(
-                         f"width x{key.rsplit('_', 1)[1]}: AUC {r['auc']:.3f}, sensitivity "
-                         f"{r['sensitivity']:.3f}, specificity {r['specificity']:.3f}"
-                         for key, r in stress.items()))
+                     "sideways; a model that reads the lungs barely moves): "
+                     + "; ".join(stress_lines))
     if history.interrupted:
         notes.insert(0, f"Training was interrupted (Ctrl-C) after {len(history.epoch)} complete "
                         "epoch(s): these results are for a partly trained model.")
     write_report(os.path.join(out, "report.html"), settings=vars(args),
                  data_summary=prepared.summary, metrics=results, figures=figures, notes=notes,
                  title=f"Pneumonia from chest X-rays: {args.model}")
-    for key, r in results["val_aspect_stress"].items():
-        print(f"Validation, {key.replace('_', ' ')}: AUC {r['auc']:.3f}, sensitivity "
-              f"{r['sensitivity']:.3f}, specificity {r['specificity']:.3f}")
+    for line in stress_lines:
+        print(f"Validation, {line}")
     t = results["test"]
     print(f"\nTest at threshold {threshold:.3f}: AUC {t.get('auc', float('nan')):.3f}, "
           f"sensitivity {t.get('recall', float('nan')):.3f}, specificity "
@@ -354,7 +364,8 @@ def cross_validate(prepared, args, out):
         model = build_model(args.model, (args.image_size, args.image_size, pool.num_channels),
                             args.seed + k, args.learning_rate)
         history, seconds = train(model, train_ds, val_ds, args, weights)
-        auc = metrics.roc_auc(np.asarray(val_ds.labels), predict_probabilities(model, val_ds, args.preprocess))
+        p_val = predict_probabilities(model, val_ds, args.preprocess)
+        auc = metrics.roc_auc(np.asarray(val_ds.labels), p_val)
         best = None if history.best_epoch is None else history.best_epoch + 1
         rows.append([k + 1, len(train_idx), len(val_idx), best, round(auc, 4),
                      round(seconds, 1)])

@@ -37,6 +37,7 @@ from .saving import load_model, save_model
 
 __all__ = ["Sequential", "History"]
 
+
 class History:
     """What ``fit`` returns: the per-epoch record of a training run.
 
@@ -100,8 +101,6 @@ class _DeferKeyboardInterrupt:
             if self.received is not None:
                 self.previous(*self.received)
         return False
-
-
 
 
 class Sequential:

@@ -40,10 +40,10 @@ from minicnn.kernels.warp import FILL_MODES, INTERPOLATIONS, affine_warp
 __all__ = [
     "Augmenter",
     "Compose",
+    "PerImageStandardization",
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
-    "PerImageStandardization",
     "RandomZoom",
     "Rescaling",
     "augmentation_preview",
