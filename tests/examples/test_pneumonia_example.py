@@ -61,13 +61,13 @@ def check_run_folder(out, expect_official_val):
     assert m["test"]["threshold"] == m["val"]["threshold"]   # chosen on validation, used on test
     assert m["val"]["n"] == m["n_val"]
     assert ("official_val" in m) == expect_official_val
-    # The aspect stress test re-scores validation with the films squeezed and stretched.
+    # The stress test re-scores validation with the films squeezed, stretched, blurred, sharpened.
     if "auc" in m["val"]:
-        stress = m["val_aspect_stress"]
-        assert set(stress) == {"width_zoom_0.8", "width_zoom_1.25"}
+        stress = m["val_stress"]
+        assert set(stress) == {"width_zoom_0.8", "width_zoom_1.25", "blur_1px", "sharpen_2"}
         for row in stress.values():
-            assert set(row) == {"auc", "sensitivity", "specificity"}
-            assert all(0.0 <= v <= 1.0 for v in row.values())
+            assert set(row) == {"what", "auc", "sensitivity", "specificity"}
+            assert all(0.0 <= row[k] <= 1.0 for k in ("auc", "sensitivity", "specificity"))
 
     with open(out / "split.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -234,3 +234,9 @@ def test_offline_without_data_exit_2(tmp_path):
     assert "downloading PneumoniaMNIST" in result.stdout
     assert "kaggle.com" in result.stderr and "Traceback" not in result.stderr
     assert not list((tmp_path / "home").glob("*.npz"))        # nothing half-downloaded left
+
+
+def test_sharpness_out_of_range_exit_2(tmp_path):
+    result = run(["--sharpness", "1.5"], tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "--sharpness must be in [0, 1]" in result.stderr and "Traceback" not in result.stderr
