@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..kernels import batchnorm, workspace
 from .base import Layer
 
 __all__ = ["BatchNormalization"]
@@ -34,6 +35,8 @@ class BatchNormalization(Layer):
     ``state``: ``moving_mean`` (zeros) and ``moving_variance`` (ones), shape (C,):
     saved with the model, never touched by the optimizer.
     Shapes: x, y and both gradients (N, C) or (N, H, W, C), all the same.
+    The passes over the data are kernels in ``minicnn/kernels/batchnorm.py`` (NumPy
+    references beside Numba versions), on the batch seen as an (m, C) matrix.
     Tests: ``tests/layers/test_normalization.py``.
 
     Parameters
@@ -53,6 +56,7 @@ class BatchNormalization(Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.cache = None
+        self._buffers = {}
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         if len(input_shape) < 1:
@@ -69,41 +73,41 @@ class BatchNormalization(Layer):
     def forward(self, x, training=False):
         if x.ndim != len(self.input_shape) + 1 or x.shape[-1] != self.input_shape[-1]:
             self.check_input_shape(x.shape)  # raises with the layer's name and both shapes
-        axes = tuple(range(x.ndim - 1))  # every axis but the channels
+        # Channels last: the batch is an (m, C) matrix, one column per channel (a free view).
+        x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         if training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)  # biased (divides by m), as Keras
-            # Python floats keep the moving statistics in their own dtype (float32 stays float32).
+            mean, var = batchnorm.mean_var(x2)  # biased variance (divides by m), as Keras
             for key, batch_value in (("moving_mean", mean), ("moving_variance", var)):
-                moving = self.state[key]
+                moving = self.state[key]          # stays in its own dtype
                 moving *= self.momentum
-                moving += (1.0 - self.momentum) * batch_value
+                moving += (1.0 - self.momentum) * batch_value.astype(moving.dtype)
         else:
             mean, var = self.state["moving_mean"], self.state["moving_variance"]
-        inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        x_hat = x - mean
-        x_hat *= inv_std
-        self.cache = (x_hat, inv_std, training)
-        return self.params["gamma"] * x_hat + self.params["beta"]
+        inv_std = (1.0 / np.sqrt(var + self.epsilon)).astype(x.dtype)
+        # x_hat is kept for backward in this layer's own buffer; y goes up to the next layer.
+        x_hat = workspace.scratch(self._buffers, "x_hat", x2.shape, x.dtype)
+        y = workspace.output(x2.shape, x.dtype)
+        batchnorm.normalize(x2, mean, inv_std, self.params["gamma"], self.params["beta"], x_hat, y)
+        self.cache = (x_hat, inv_std, training, x.shape)
+        return y.reshape(x.shape)
 
     def backward(self, grad_out):
         if self.cache is None:
             raise RuntimeError(f"{self.name}: call forward before backward")
-        x_hat, inv_std, training = self.cache
-        if grad_out.shape != x_hat.shape:
+        x_hat, inv_std, training, shape = self.cache
+        if grad_out.shape != shape:
             raise ValueError(
                 f"{self.name} (BatchNormalization): grad_out has shape {grad_out.shape}, "
-                f"expected the forward output's shape {x_hat.shape}"
+                f"expected the forward output's shape {shape}"
             )
-        axes = tuple(range(grad_out.ndim - 1))
-        m = grad_out.size // grad_out.shape[-1]
-        dbeta = np.sum(grad_out, axis=axes, out=self.grads["beta"])
-        dgamma = np.sum(grad_out * x_hat, axis=axes, out=self.grads["gamma"])
+        dy = np.ascontiguousarray(grad_out).reshape(x_hat.shape)
+        m = x_hat.shape[0]
+        dbeta, dgamma = batchnorm.grad_sums(dy, x_hat)
+        self.grads["beta"][...] = dbeta
+        self.grads["gamma"][...] = dgamma
         scale = self.params["gamma"] * inv_std  # (C,)
         if not training:
             return grad_out * scale
-        dx = x_hat * (dgamma / m)
-        np.subtract(grad_out, dx, out=dx)
-        dx -= dbeta / m
-        dx *= scale
-        return dx
+        # dx = scale * (dy - dbeta/m - x_hat * dgamma/m), written over dy (the contract allows it).
+        dx = batchnorm.input_grad(dy, x_hat, scale, dbeta / m, dgamma / m, out=dy)
+        return dx.reshape(shape)
