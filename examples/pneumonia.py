@@ -13,7 +13,8 @@ This rebuilds a well-known TensorFlow/Keras project (three conv blocks on the Ka
   1.49:1 in a sample of 160 training films) than the normal ones (1.2:1), so after the
   square resize a film's proportions alone hint at the class, a shortcut that fails on new
   films. Training squeezes and stretches every film sideways at random (``--zoom-width``),
-  and a stress test scores validation again with the films squeezed and stretched;
+  and a stress test scores validation again with the films squeezed and stretched (and
+  blurred and sharpened: the pneumonia originals are also the more compressed files);
 * each image is standardized to mean 0 and std 1 (``--preprocess``), so exposure and
   contrast of the machine are not clues either;
 * Grad-CAM shows where the model looked, for true and false positives and negatives;
@@ -188,7 +189,7 @@ def stress_distortions(fill_mode):
       narrower. A width zoom ``zw`` shows ``zw`` times the width in the same pixels: 1.25
       squeezes a chest (pneumonia-like), 0.8 stretches it;
     * its sharpness: the pneumonia originals are small, heavily compressed JPEGs (median
-      ~60 KB against ~530 KB), so at 224x224 they look softer. A Gaussian blur (std 1 px)
+      55-84 KB against 520-560 KB in the same sample), so at 224x224 they look softer. A Gaussian blur (std 1 px)
       softens every film, an unsharp mask (amount 2) sharpens it.
     """
     def width_zoom(zw):

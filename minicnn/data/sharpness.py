@@ -1,11 +1,13 @@
 """Random sharpness: blur or sharpen each image by a random amount.
 
-Why a chest X-ray model needs it: how sharp a film looks after resizing depends on how it
-was stored, not on the lungs. In the Kaggle set the pneumonia originals are small, heavily
-compressed JPEGs (median ~60 KB, ~1100 px wide, in a sample of 120 training films) and the
-normal ones large (~530 KB, ~1600 px), so at 224x224 softness itself hints at pneumonia. A
-model that learned it calls a blurred normal film pneumonia. Drawing a new sharpness for
-every training image makes that clue useless.
+Why a chest X-ray model might need it: how sharp a film looks after resizing depends on how
+it was stored, not only on the lungs. In the Kaggle set the pneumonia originals are small,
+heavily compressed JPEGs (median 55-84 KB, ~1100 px wide, in a sample of 120 training films)
+and the normal ones large (520-560 KB, ~1600 px), so at 224x224 softness itself could hint
+at pneumonia, and a model that learned it would call a blurred normal film pneumonia.
+Drawing a new sharpness for every training image is meant to make that clue useless. (On
+the Kaggle set it did not make the pneumonia example's model less sensitive to blur; see
+the README.)
 
 The operation is an unsharp mask with a random amount ``s`` per image::
 
