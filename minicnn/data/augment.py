@@ -126,6 +126,30 @@ def _symmetric_range(factor, name, owner):
     raise ValueError(f"{owner}: {name} must be a number or a pair (lower, upper), got {factor!r}")
 
 
+def _around_one(factor, owner, quantity):
+    """A factor for an amount in [1 - lower, 1 + upper]: ``f`` means (f, f). Returns (lower, upper)."""
+    if _is_number(factor):
+        lower = upper = float(factor)
+    elif isinstance(factor, (tuple, list)) and len(factor) == 2 and all(_is_number(f) for f in factor):
+        lower, upper = float(factor[0]), float(factor[1])
+    else:
+        raise ValueError(f"{owner}: factor must be a number or a pair, got {factor!r}")
+    if lower < 0 or upper < 0 or lower > 1:
+        raise ValueError(
+            f"{owner}: factor needs 0 <= lower <= 1 and upper >= 0 ({quantity} in "
+            f"[1 - lower, 1 + upper]), got {factor!r}"
+        )
+    return lower, upper
+
+
+def _value_range(value_range, owner):
+    """``(low, high)`` as a tuple, or ValueError naming ``owner``."""
+    if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
+            or not all(_is_number(v) for v in value_range) or value_range[0] >= value_range[1]):
+        raise ValueError(f"{owner}: value_range must be (low, high) with low < high, got {value_range!r}")
+    return tuple(value_range)
+
+
 def _as_batch(images, owner):
     """(N, H, W, C) float array from ``images``; also says whether one image was given."""
     x = np.asarray(images)
@@ -361,25 +385,8 @@ class RandomContrast(_Augmentation):
     def __init__(self, factor, seed=None, value_range=(0, 255)):
         super().__init__(seed)
         self.factor = factor
-        if _is_number(factor):
-            lower = upper = float(factor)
-        elif (isinstance(factor, (tuple, list)) and len(factor) == 2
-              and all(_is_number(f) for f in factor)):
-            lower, upper = float(factor[0]), float(factor[1])
-        else:
-            raise ValueError(f"RandomContrast: factor must be a number or a pair, got {factor!r}")
-        if lower < 0 or upper < 0 or lower > 1:
-            raise ValueError(
-                f"RandomContrast: factor needs 0 <= lower <= 1 and upper >= 0 (contrast in "
-                f"[1 - lower, 1 + upper]), got {factor!r}"
-            )
-        if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-                or not all(_is_number(v) for v in value_range) or value_range[0] >= value_range[1]):
-            raise ValueError(
-                f"RandomContrast: value_range must be (low, high) with low < high, got {value_range!r}"
-            )
-        self.lower, self.upper = lower, upper
-        self.value_range = tuple(value_range)
+        self.lower, self.upper = _around_one(factor, "RandomContrast", "contrast")
+        self.value_range = _value_range(value_range, "RandomContrast")
 
     def apply(self, x):
         c = 1.0 + self.rng.uniform(-self.lower, self.upper, size=x.shape[0])

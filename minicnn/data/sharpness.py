@@ -23,7 +23,7 @@ instead of their fixed 3x3 smoothing kernel, so the strength of the blur can be 
 
 import numpy as np
 
-from .augment import _Augmentation, _is_number
+from .augment import _around_one, _Augmentation, _is_number, _value_range
 
 __all__ = ["RandomSharpness", "adjust_sharpness", "gaussian_blur", "gaussian_kernel"]
 
@@ -99,26 +99,10 @@ class RandomSharpness(_Augmentation):
     def __init__(self, factor, sigma=1.0, seed=None, value_range=(0, 255)):
         super().__init__(seed)
         self.factor, self.sigma = factor, sigma
-        if _is_number(factor):
-            lower = upper = float(factor)
-        elif (isinstance(factor, (tuple, list)) and len(factor) == 2
-              and all(_is_number(f) for f in factor)):
-            lower, upper = float(factor[0]), float(factor[1])
-        else:
-            raise ValueError(f"RandomSharpness: factor must be a number or a pair, got {factor!r}")
-        if lower < 0 or upper < 0 or lower > 1:
-            raise ValueError(
-                f"RandomSharpness: factor needs 0 <= lower <= 1 and upper >= 0 (sharpness in "
-                f"[1 - lower, 1 + upper]), got {factor!r}")
+        self.lower, self.upper = _around_one(factor, "RandomSharpness", "sharpness")
         if not _is_number(sigma) or sigma <= 0:
             raise ValueError(f"RandomSharpness: sigma must be a number > 0 (pixels), got {sigma!r}")
-        if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-                or not all(_is_number(v) for v in value_range) or value_range[0] >= value_range[1]):
-            raise ValueError(
-                f"RandomSharpness: value_range must be (low, high) with low < high, "
-                f"got {value_range!r}")
-        self.lower, self.upper = lower, upper
-        self.value_range = tuple(value_range)
+        self.value_range = _value_range(value_range, "RandomSharpness")
 
     def apply(self, x):
         s = 1.0 + self.rng.uniform(-self.lower, self.upper, size=x.shape[0])
