@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -240,3 +241,14 @@ def test_sharpness_out_of_range_exit_2(tmp_path):
     result = run(["--sharpness", "1.5"], tmp_path, timeout=60)
     assert result.returncode == 2
     assert "--sharpness must be in [0, 1]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_batchnorm_model_run(tmp_path):
+    if not DATA or not os.path.isdir(DATA):
+        pytest.skip("MINICNN_DATA (the chest_xray folder) is not set")
+    result = run(["--data", DATA, *CHEST_ARGS, "--model", "batchnorm", "--out", "bn"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    m, _ = check_run_folder(tmp_path / "bn", expect_official_val=True)
+    assert m["model"] == "batchnorm"
+    saved = np.load(tmp_path / "bn" / "model.npz")
+    assert any("moving_mean" in key for key in saved.files)     # the BatchNorm state was saved
