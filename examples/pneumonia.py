@@ -198,8 +198,9 @@ def stress_distortions(fill_mode):
     return {
         "width_zoom_0.8": ("stretched sideways (width x0.8)", width_zoom(0.8)),
         "width_zoom_1.25": ("squeezed sideways (width x1.25)", width_zoom(1.25)),
-        "blur_1px": ("blurred (Gaussian, 1 px)", lambda x: data.gaussian_blur(x, 1.0)),
-        "sharpen_2": ("sharpened (unsharp mask x2)", lambda x: data.adjust_sharpness(x, 2.0)),
+        "blur_1px": ("blurred (Gaussian, 1 px)", lambda x: data.gaussian_blur(x, SHARPNESS_SIGMA)),
+        "sharpen_2": ("sharpened (unsharp mask x2)",
+                      lambda x: data.adjust_sharpness(x, 2.0, sigma=SHARPNESS_SIGMA)),
     }
 
 
@@ -216,10 +217,11 @@ def stress_test(model, ds, args, threshold):
         return results
     for name, (what, distort) in stress_distortions(args.fill_mode).items():
         p = predict_probabilities(model, ds, args.preprocess, distort=distort)
+        predicted = (p >= threshold).astype(np.int64)
         results[name] = {
             "what": what, "auc": round(metrics.roc_auc(y, p), 4),
-            "sensitivity": round(float(np.mean(p[y == 1] >= threshold)), 4),
-            "specificity": round(float(np.mean(p[y == 0] < threshold)), 4)}
+            "sensitivity": round(metrics.sensitivity(y, predicted), 4),
+            "specificity": round(metrics.specificity(y, predicted), 4)}
     return results
 
 

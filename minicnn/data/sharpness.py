@@ -69,8 +69,7 @@ def adjust_sharpness(x, amount, sigma=1.0, value_range=(0, 255)):
     2 sharpens. ``blur`` is :func:`gaussian_blur` with std ``sigma``. Keeps the dtype of ``x``.
     """
     blurred = gaussian_blur(x, sigma)
-    amount = np.broadcast_to(np.asarray(amount, dtype=x.dtype).reshape(-1, 1, 1, 1),
-                             (x.shape[0], 1, 1, 1))
+    amount = np.asarray(amount, dtype=x.dtype).reshape(-1, 1, 1, 1)  # one per image, or one
     return np.clip(blurred + amount * (x - blurred), *value_range).astype(x.dtype)
 
 
@@ -108,4 +107,3 @@ class RandomSharpness(_Augmentation):
         s = 1.0 + self.rng.uniform(-self.lower, self.upper, size=x.shape[0])
         self.last_params = {"sharpness": s}
         return adjust_sharpness(x, s, self.sigma, self.value_range)
-

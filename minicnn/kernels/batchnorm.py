@@ -66,8 +66,12 @@ def input_grad_reference(dy, x_hat, scale, dbeta_m, dgamma_m):
 
 # --- the Numba kernels ----------------------------------------------------------------
 @numba.njit(cache=True, parallel=True)
-def _column_sums(x, tasks):
-    """Per-column sum of (m, C) ``x`` in float64: each task sums its rows, then tasks add up."""
+def _column_power_sums(x, centre, power, tasks):
+    """Per-column ``sum((x - centre)^power)`` of (m, C) ``x``, power 1 or 2, in float64.
+
+    Each task sums its rows, then the tasks add up. The mean is the power-1 sum about 0;
+    the variance the power-2 sum about the mean (the stable second pass).
+    """
     m, c = x.shape
     rows = (m + tasks - 1) // tasks
     partial = np.zeros((tasks, c))
@@ -75,23 +79,8 @@ def _column_sums(x, tasks):
         acc = np.zeros(c)
         for i in range(t * rows, min(m, (t + 1) * rows)):
             for k in range(c):
-                acc[k] += x[i, k]
-        partial[t] = acc
-    return partial.sum(axis=0)
-
-
-@numba.njit(cache=True, parallel=True)
-def _column_squared_deviations(x, mean, tasks):
-    """Per-column ``sum((x - mean)^2)`` in float64 (the second, stable pass of the variance)."""
-    m, c = x.shape
-    rows = (m + tasks - 1) // tasks
-    partial = np.zeros((tasks, c))
-    for t in numba.prange(tasks):
-        acc = np.zeros(c)
-        for i in range(t * rows, min(m, (t + 1) * rows)):
-            for k in range(c):
-                d = x[i, k] - mean[k]
-                acc[k] += d * d
+                d = x[i, k] - centre[k]
+                acc[k] += d if power == 1 else d * d
         partial[t] = acc
     return partial.sum(axis=0)
 
@@ -144,8 +133,8 @@ def mean_var(x):
     x = np.ascontiguousarray(x)
     tasks = _tasks(x.shape[0])
     with backend.threads_for(x.size):
-        mean = _column_sums(x, tasks) / x.shape[0]
-        return mean, _column_squared_deviations(x, mean, tasks) / x.shape[0]
+        mean = _column_power_sums(x, np.zeros(x.shape[1]), 1, tasks) / x.shape[0]
+        return mean, _column_power_sums(x, mean, 2, tasks) / x.shape[0]
 
 
 def normalize(x, mean, inv_std, gamma, beta, x_hat=None, y=None):
