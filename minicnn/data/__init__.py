@@ -2,7 +2,7 @@
 
 Loading (``folder.py``, ``decode.py``, ``arrays.py``, ``download.py``), the batch
 dataset with cache, map, prefetch and subset (``dataset.py``, ``cache.py``),
-augmentation (``augment.py``, ``sharpness.py``) and leak-free splits (``splits.py``).
+augmentation (``augment.py``, ``jitter.py``, ``sharpness.py``) and leak-free splits (``splits.py``).
 
 A typical pipeline::
 
@@ -14,13 +14,14 @@ A typical pipeline::
     train = train.map(lambda x, y: (augment(x), y)).prefetch(2)
 """
 
-from . import augment, sharpness, splits
+from . import augment, jitter, sharpness, splits
 from .arrays import PNEUMONIAMNIST_CLASSES, array_dataset, load_medmnist, medmnist_dataset
 from .dataset import AUTOTUNE, ArraySource, Dataset, FileSource
 from .decode import IMAGE_EXTENSIONS, UnreadableImageError, decode_image, decode_many
 from .download import DownloadError, download, file_md5, minicnn_home, pneumoniamnist
 from .folder import find_image_files, image_dataset_from_directory
 from .augment import *  # noqa: F401,F403 - RandomRotation, RandomZoom, ... (see augment.__all__)
+from .jitter import *  # noqa: F401,F403 - RandomTranslation, RandomResizedCrop, RandomBrightness
 from .sharpness import *  # noqa: F401,F403 - RandomSharpness, gaussian_blur
 from .splits import *  # noqa: F401,F403 - stratified group split, patient ids, ... (splits.__all__)
 
@@ -29,4 +30,4 @@ __all__ = [
     "PNEUMONIAMNIST_CLASSES", "UnreadableImageError", "array_dataset", "decode_image",
     "decode_many", "download", "file_md5", "find_image_files", "image_dataset_from_directory",
     "load_medmnist", "medmnist_dataset", "minicnn_home", "pneumoniamnist",
-] + augment.__all__ + sharpness.__all__ + splits.__all__
+] + augment.__all__ + jitter.__all__ + sharpness.__all__ + splits.__all__
