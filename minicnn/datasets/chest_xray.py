@@ -74,8 +74,8 @@ COUNTS = {"train": (1341, 3875), "val": (8, 8), "test": (234, 390)}
 CLASS_NAMES = {"binary": ["NORMAL", "PNEUMONIA"], "3class": ["NORMAL", "BACTERIA", "VIRUS"]}
 
 _FIELDS = ("images", "labels", "names", "duplicate_groups")
-_REMEDY = ("reinstall minicnn (pip install --force-reinstall minicnn), or rebuild the file from the "
-           "Kaggle folder with: python tools/make_chest_xray_28.py path/to/chest_xray")
+_REMEDY = ("reinstall minicnn (pip install --force-reinstall . in its repository), or rebuild "
+           "the file from the Kaggle folder with: python tools/make_chest_xray_28.py path/to/chest_xray")
 
 
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
@@ -133,16 +133,17 @@ def _read(path=None, sha256=ARRAYS_SHA256):
     path = DATA_PATH if path is None else os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"the embedded chest X-ray file {path!r} does not exist; {_REMEDY}")
+    if not zipfile.is_zipfile(path):  # also a truncated copy: its zip directory is at the end
+        raise ValueError(f"cannot read {path!r}: it is not an .npz (zip) archive; {_REMEDY}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             _check_headers(archive, path)
             arrays = {key: archive[key] for split in SPLITS for key in _layout(split)}
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, AttributeError) as error:
-        # AttributeError: np.load returned a bare array (a .npy file), which has no .zip
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise ValueError(f"cannot read {path!r} as the embedded chest X-ray .npz ({error}); "
                          f"{_REMEDY}") from None
     except ValueError as error:
-        if str(error).startswith(repr(path)):
+        if str(error).startswith(repr(path)):  # one of ours, which names the file already
             raise
         raise ValueError(f"cannot read {path!r} as the embedded chest X-ray .npz ({error}); "
                          f"{_REMEDY}") from None
