@@ -16,8 +16,8 @@ sorted), so that the same folder always gives the same arrays:
 2. Resize the whole image to 28x28 with Pillow's BOX filter (area averaging). Why BOX: each
    output pixel is the mean of the source pixels it covers, which removes the detail that 28 px
    cannot hold (antialiasing) without the overshoot and ringing of Lanczos or bicubic at the
-   edges of ribs and the diaphragm; for a 224x224 source it is exactly the mean of each 8x8
-   block. No crop (see ``minicnn/datasets/chest_xray.py`` for how this differs from MedMNIST).
+   edges of ribs and the diaphragm; for a 224x224 source it is the mean of each 8x8 block (to
+   within one grey level: Pillow works in two passes, each rounded to 8 bits). No crop (see ``minicnn/datasets/chest_xray.py`` for how this differs from MedMNIST).
 3. Hash each file's bytes (SHA-256) to number the groups of byte-identical files.
 4. Write the arrays with ``np.savez_compressed`` (to a temporary file, then renamed, so a failed
    run never leaves half a file) and print their checksum next to

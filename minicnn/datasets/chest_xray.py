@@ -5,7 +5,7 @@ The data
 All images of the "Chest X-Ray Images (Pneumonia)" set of Kermany et al., "Identifying Medical
 Diagnoses and Treatable Diseases by Image-Based Deep Learning", Cell 172(5), 2018,
 https://doi.org/10.1016/j.cell.2018.02.010, licensed CC BY 4.0. Published on Mendeley Data as
-"ZhangLabData" (https://doi.org/10.17632/rscbjbr9sj.3) and on Kaggle as
+"ZhangLabData" (https://data.mendeley.com/datasets/rscbjbr9sj) and on Kaggle as
 ``paultimothymooney/chest-xray-pneumonia``, whose folder layout and official splits this file keeps:
 
 =======  ======  =========
@@ -25,12 +25,16 @@ How the pixels were made (``tools/make_chest_xray_28.py`` rebuilds them)
 ------------------------------------------------------------------------
 Each JPEG is decoded with Pillow, converted to grayscale (``"L"``) and resized to 28x28 with
 Pillow's BOX filter: each output pixel is the area-weighted mean of the source pixels under it
-(for a 224x224 source exactly the mean of an 8x8 block). No crop: the whole image is squashed to
-a square, as ``minicnn.data.image_dataset_from_directory`` (and Keras, by default) does for the
-full-size pipeline, so the demo sees the same field of view. MedMNIST's PneumoniaMNIST instead
-centre-crops each original to a square of its short edge before resizing: it keeps the aspect
-ratio but cuts off the sides of wide images. The two 28x28 sets therefore differ pixel for pixel
-(and MedMNIST re-splits train/val, while this file keeps the official splits).
+(for a 224x224 source the mean of an 8x8 block, to within one grey level: Pillow resizes in two
+passes, each rounded to 8 bits). No crop: the whole image is squashed to a square, as
+``minicnn.data.image_dataset_from_directory`` (and Keras, by default) does for the full-size
+pipeline, so the demo sees the same field of view. The packaged file was built from a copy of
+the set already squashed to 224x224, so it is (up to rounding and one more JPEG round trip) a
+squash of each original. MedMNIST's PneumoniaMNIST instead centre-crops each original to a
+square of its short edge before resizing: it keeps the aspect ratio but cuts off the sides of
+wide images. The two 28x28 sets therefore differ pixel for pixel (and MedMNIST re-splits the
+official train and val images 9:1 into its own train and val, while this file keeps the
+official splits; both have the official test split).
 
 File layout (``chest_xray_28.npz``, read with ``allow_pickle=False``)
 --------------------------------------------------------------------
