@@ -258,3 +258,21 @@ def test_rebuild_from_minicnn_data_gives_the_same_arrays(tmp_path, capsys):
     packaged = chest_xray.load_data(with_file_names=True)
     for (x1, y1, n1), (x2, y2, n2) in zip(rebuilt, packaged):
         assert np.array_equal(x1, x2) and np.array_equal(y1, y2) and n1 == n2
+
+
+def test_the_examples_patient_and_duplicate_steps_run_on_it():
+    """examples/pneumonia_lib.prepare_folder's steps 2-4, with find_duplicates swapped in."""
+    found = {s: chest_xray.load_dataset(s, shuffle=False) for s in ("test", "val", "train")}
+    paths = [p for ds in found.values() for p in ds.file_paths]
+    split_of = np.array([s for s, ds in found.items() for _ in range(ds.num_examples)])
+    patients = mdata.chest_xray_patient_ids(paths)
+    duplicates = chest_xray.find_duplicates(paths)
+    groups = mdata.merge_duplicate_groups(patients, paths, duplicates)
+    keep = mdata.keep_first_mask(paths, duplicates) | (split_of != "train")
+    assert int(np.sum(~keep)) == sum(len(d) - 1 for d in duplicates if d[0].startswith("train/"))
+    leak = (split_of == "train") & np.isin(groups, list(set(groups[split_of == "test"].tolist())))
+    assert 0 < leak.sum() < (split_of == "train").sum()   # children numbered across the splits
+    kept = keep & ~leak & (split_of == "train")
+    train = found["train"].subset(np.flatnonzero(kept[split_of == "train"]))
+    assert train.file_paths == [p for p, k in zip(paths, kept) if k]
+    assert np.array_equal(train.labels, [int("/PNEUMONIA/" in p) for p in train.file_paths])
