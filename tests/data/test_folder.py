@@ -289,3 +289,72 @@ def test_real_full_size_originals_load_at_224_in_grayscale_and_rgb():
             assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 1.0
             assert np.abs(rgb.mean(axis=-1) - grey[..., 0]).mean() < 1.0
     assert total == 201
+
+
+# --- hostile folders (issue 19): links that go nowhere, classes with nothing readable -----
+
+def test_symlink_loop_in_a_class_folder_is_skipped_and_named(tmp_path):
+    root = make_tree(str(tmp_path), (("cats", 2), ("dogs", 2)))
+    loop = os.path.join(root, "dogs", "loop.png")
+    os.symlink(loop, loop)  # a link to itself: stat() fails with ELOOP
+    os.symlink(os.path.join(root, "cats", "b.png"), os.path.join(root, "cats", "a.png"))
+    os.symlink(os.path.join(root, "cats", "a.png"), os.path.join(root, "cats", "b.png"))
+    with pytest.warns(RuntimeWarning, match=r"(?s)Skipped 3 unreadable.*a\.png: a symbolic link loop"
+                                             r".*b\.png: a symbolic link loop.*loop\.png"):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False,
+                                          interpolation="nearest")
+    assert ds.num_examples == 4 and ds.labels.tolist() == [0, 0, 1, 1]
+    assert sorted(os.path.basename(p) for p in ds.file_paths) == ["img00.png", "img00.png",
+                                                                  "img01.png", "img01.png"]
+    x, y = next(iter(ds))
+    assert ids_of(x).tolist() == [10, 11, 110, 111]
+
+
+def test_dangling_link_in_a_class_folder_is_skipped_and_named(tmp_path):
+    root = make_tree(str(tmp_path), (("cats", 2), ("dogs", 2)))
+    target = os.path.join(root, "gone.png")
+    os.symlink(target, os.path.join(root, "cats", "img00a.png"))
+    with pytest.warns(RuntimeWarning, match=r"(?s)Skipped 1 unreadable.*img00a\.png: a dangling "
+                                             r"symbolic link.*gone\.png"):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False)
+    assert ds.num_examples == 4 and ds.labels.tolist() == [0, 0, 1, 1]
+    # A link to a file that exists is an ordinary image.
+    os.remove(os.path.join(root, "cats", "img00a.png"))
+    os.symlink(os.path.join(root, "dogs", "img00.png"), os.path.join(root, "cats", "img00a.png"))
+    assert image_dataset_from_directory(root, image_size=(5, 6), verbose=False).num_examples == 5
+
+
+def test_class_with_only_broken_links_and_empty_files_is_an_error_naming_them(tmp_path):
+    root = make_tree(str(tmp_path), (("NORMAL", 3),))
+    sick = os.path.join(root, "PNEUMONIA")
+    os.makedirs(sick)
+    open(os.path.join(sick, "p1.jpeg"), "wb").close()
+    os.symlink(os.path.join(root, "nowhere.jpeg"), os.path.join(sick, "p2.jpeg"))
+    with pytest.raises(ValueError, match=r"(?s)class 'PNEUMONIA'.*no readable image.*"
+                                         r"p1\.jpeg: the file is empty.*p2\.jpeg: a dangling"):
+        image_dataset_from_directory(root, image_size=(5, 6), verbose=False)
+
+
+def test_class_whose_files_all_fail_to_decode_is_an_error_at_cache(tmp_path):
+    root = make_tree(str(tmp_path), (("NORMAL", 3),))
+    sick = os.path.join(root, "PNEUMONIA")
+    os.makedirs(sick)
+    for name in ("p1.jpeg", "p2.png"):
+        with open(os.path.join(sick, name), "wb") as f:
+            f.write(b"not an image at all" * 10)
+    ds = image_dataset_from_directory(root, image_size=(5, 6), verbose=False)
+    with pytest.raises(ValueError, match=r"(?s)class 'PNEUMONIA'.*no readable image.*p1\.jpeg.*"
+                                         r"p2\.png"):
+        ds.cache(verbose=False)
+
+
+def test_uncached_batch_names_every_unreadable_file(tmp_path):
+    root = make_bad_tree(str(tmp_path))
+    with pytest.warns(RuntimeWarning):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False,
+                                          batch_size=64)
+    with pytest.raises(UnreadableImageError) as info:
+        list(ds)
+    message = str(info.value)
+    assert "img00b_garbage.jpg" in message and "img03b_truncated.png" in message
+    assert "2 unreadable image files" in message
