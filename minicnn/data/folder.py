@@ -314,6 +314,10 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="binar
         raise ValueError(f'label_mode must be "binary", "int", "categorical" or None; got {label_mode!r}')
     split = _check_split(validation_split, subset, shuffle, seed)
     if labels is None or label_mode is None:  # Keras: either one means "no labels"
+        if class_names is not None:
+            raise ValueError(f"class_names={class_names!r} needs labels, but labels={labels!r} "
+                             f"and label_mode={label_mode!r} read the folder without labels "
+                             f"(as Keras does); drop class_names or choose a label_mode")
         labels = label_mode = None
 
     paths, label_array, class_names = find_image_files(directory, labels, class_names)
@@ -332,14 +336,15 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="binar
                         crop_to_aspect_ratio, pad_to_aspect_ratio)
 
     def make(rows, shuffle):
-        rows = rows[usable[rows]]  # split first, then skip: a broken file moves nothing
         return Dataset(source, None if label_array is None else label_array[rows], class_names,
                        rows=rows, batch_size=batch_size, shuffle=shuffle, seed=seed,
                        label_mode=label_mode)
 
     n = len(paths)
     if not split:
-        return make(np.arange(n), shuffle)
+        return make(np.flatnonzero(usable), shuffle)
+    # Split all the files found, as Keras does, THEN leave out the unusable ones: a
+    # broken file never moves another file from one subset to the other.
     train_rows, val_rows = _split_rows(n, split, shuffle, seed)
     train_rows, val_rows = train_rows[usable[train_rows]], val_rows[usable[val_rows]]
     if subset in ("training", "both") and not len(train_rows) or \

@@ -417,6 +417,8 @@ def test_keras_no_labels_walks_the_tree_and_has_no_class_names(tmp_path):
         assert isinstance(batches[0], np.ndarray) and batches[0].shape == (5, 18, 18, 3)
         assert batches[0].dtype == np.float32
         assert len(batches) == 2 and sum(len(b) for b in batches) == 10
+    with pytest.raises(ValueError, match="class_names=.*needs labels"):
+        image_dataset_from_directory(root, label_mode=None, class_names=["class_0"], verbose=False)
 
 
 @pytest.mark.parametrize("option", ["crop_to_aspect_ratio", "pad_to_aspect_ratio"])
