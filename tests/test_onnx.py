@@ -245,3 +245,20 @@ def test_import_minicnn_needs_no_onnx_and_the_error_says_what_to_install(tmp_pat
     assert out.returncode == 0, out.stderr
     assert "pip install minicnn[onnx]" in out.stdout
     assert not os.path.exists(tmp_path / "m.onnx")
+
+
+def test_softmax_head_for_a_loss_on_softmax_logits(tmp_path):
+    # No minicnn loss is a softmax loss yet; the hook is a loss with activation="softmax".
+    class SoftmaxLoss:
+        activation = "softmax"
+
+    model = Sequential([Flatten(), Dense(3)], input_shape=(2, 2, 1), seed=0)
+    model.loss = SoftmaxLoss()
+    x = np.random.default_rng(0).normal(size=(4, 2, 2, 1)).astype(np.float32)
+    got = run_onnx(mo.export(model, tmp_path / "m.onnx"), x)
+    z = model.predict_logits(x)
+    expected = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(got, expected / expected.sum(axis=1, keepdims=True), atol=TOLERANCE)
+    model.loss = None  # a binary (sigmoid) model: the sigmoid predict applies
+    np.testing.assert_allclose(run_onnx(mo.export(model, tmp_path / "s.onnx"), x),
+                               model.predict(x), atol=TOLERANCE)
