@@ -41,7 +41,8 @@ import numpy as np
 
 from . import cache as _cache
 from ._progress import Progress
-from .decode import check_color_mode, check_image_size, check_interpolation, decode_many
+from .decode import (check_aspect_ratio_mode, check_color_mode, check_image_size, decode_many,
+                     interpolation_name)
 
 __all__ = ["Dataset", "FileSource", "ArraySource", "LABEL_MODES", "AUTOTUNE"]
 
@@ -56,31 +57,42 @@ AUTOTUNE = -1
 class FileSource:
     """Image files, decoded on demand to uint8 ``(H, W, C)`` with fixed settings."""
 
-    def __init__(self, paths, image_size, color_mode="rgb", interpolation="bilinear", draft=True):
+    def __init__(self, paths, image_size, color_mode="rgb", interpolation="bilinear", draft=True,
+                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False):
         self.paths = [os.fspath(p) for p in paths]
         self.image_size = check_image_size(image_size)
         self.channels = check_color_mode(color_mode)
-        check_interpolation(interpolation)
         self.color_mode = color_mode
-        self.interpolation = interpolation
+        self.interpolation = interpolation_name(interpolation)  # "BILINEAR" -> "bilinear"
         self.draft = bool(draft)
+        self.aspect = check_aspect_ratio_mode(crop_to_aspect_ratio, pad_to_aspect_ratio)
 
     def __len__(self):
         return len(self.paths)
 
     def settings(self):
         """Everything besides the files that changes the decoded pixels (for cache keys)."""
-        return {"image_size": list(self.image_size), "color_mode": self.color_mode,
-                "interpolation": self.interpolation, "draft": self.draft}
+        settings = {"image_size": list(self.image_size), "color_mode": self.color_mode,
+                    "interpolation": self.interpolation, "draft": self.draft}
+        if self.aspect is not None:  # only when set, so that existing caches stay valid
+            settings["aspect_ratio"] = self.aspect
+        return settings
+
+    def decode_options(self):
+        """The keyword arguments of :func:`~minicnn.data.decode.decode_many` besides the size."""
+        return {"interpolation": self.interpolation, "draft": self.draft,
+                "crop_to_aspect_ratio": self.aspect == "crop",
+                "pad_to_aspect_ratio": self.aspect == "pad"}
 
     def read(self, rows):
         """Decode the files at ``rows`` (in parallel): uint8 ``(len(rows), H, W, C)``.
 
-        An unreadable file raises :class:`~minicnn.data.decode.UnreadableImageError`.
+        Unreadable files raise one :class:`~minicnn.data.decode.UnreadableImageError`
+        that names every one of them in the batch (``cache()`` skips them instead).
         """
         out = np.empty((len(rows), *self.image_size, self.channels), dtype=np.uint8)
         decode_many([self.paths[r] for r in rows], out, self.image_size, self.color_mode,
-                    self.interpolation, self.draft)
+                    **self.decode_options())
         return out
 
 
@@ -234,6 +246,24 @@ def _check_label_mode(label_mode, num_classes):
                          f'Use label_mode="int" or "categorical" for other counts.')
 
 
+def _check_no_class_emptied(labels, keep, class_names, failures):
+    """Raise if dropping the unreadable files (``~keep``) leaves a class with no example.
+
+    Training on with an empty class would only surface later as "AUC nan" or a
+    classifier that never predicts it; the message names the class and its files.
+    """
+    if labels is None or keep.all():
+        return
+    reasons = dict(failures)
+    for label in np.unique(labels[~keep]):
+        if not keep[labels == label].any():
+            rows = np.flatnonzero(labels == label)
+            listing = "\n".join(f"  {reasons[i]}" for i in rows)
+            raise ValueError(f"class {class_names[label]!r} has no readable image: all "
+                             f"{len(rows)} of its files failed to decode:\n{listing}\n"
+                             f"Replace the files, or leave the class out with class_names=[...]")
+
+
 def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
@@ -273,8 +303,8 @@ class Dataset:
         Where pixels come from, indexed by "row".
     labels : array-like of int or None
         One integer label per example (aligned with ``rows``), or None (no labels).
-    class_names : list of str
-        Names of the label values 0, 1, ...
+    class_names : list of str, or None
+        Names of the label values 0, 1, ... (None for a dataset without labels, as Keras).
     rows : array-like of int, optional
         The source rows in this dataset, in their fixed order (default: all rows).
     batch_size : int
@@ -288,17 +318,18 @@ class Dataset:
                  seed=None, label_mode="binary"):
         self._source = source
         self._rows = np.arange(len(source)) if rows is None else np.asarray(rows, dtype=np.int64)
-        self.class_names = list(class_names) if class_names is not None else []
+        self.class_names = list(class_names) if class_names is not None else None
+        names = self.class_names or []
         if labels is None or label_mode is None:
             self._labels, label_mode = None, None
         else:
             self._labels = np.asarray(labels, dtype=np.int64).reshape(-1)
             if self._labels.shape[0] != self._rows.shape[0]:
                 raise ValueError(f"{self._labels.shape[0]} labels for {self._rows.shape[0]} images")
-            if self._labels.size and (self._labels.min() < 0 or self._labels.max() >= len(self.class_names)):
-                raise ValueError(f"labels must be in 0..{len(self.class_names) - 1} "
+            if self._labels.size and (self._labels.min() < 0 or self._labels.max() >= len(names)):
+                raise ValueError(f"labels must be in 0..{len(names) - 1} "
                                  f"(one per class name {self.class_names})")
-        _check_label_mode(label_mode, len(self.class_names))
+        _check_label_mode(label_mode, len(names))
         self.label_mode = label_mode
         self._batch_size = _check_batch_size(batch_size)
         self._shuffle = bool(shuffle)
@@ -527,8 +558,8 @@ class Dataset:
         def fill(out):
             with progress:
                 return decode_many(paths, out, self.image_size, self.color_mode,
-                                   self._source.interpolation, self._source.draft,
-                                   errors="collect", progress=progress)
+                                   errors="collect", progress=progress,
+                                   **self._source.decode_options())
 
         if path is None:
             pixels = np.empty(shape, dtype=np.uint8)
@@ -538,12 +569,13 @@ class Dataset:
             pixels, failures, status = _cache.open_or_build(path, key, shape, fill)
             if verbose and status != "opened":
                 print(f"Image cache {status}.", file=sys.stderr)
+        keep = np.ones(len(paths), dtype=bool)
+        keep[[i for i, _ in failures]] = False
+        _check_no_class_emptied(self._labels, keep, self.class_names, failures)
         if failures:
             listing = "\n".join(f"  {message}" for _, message in failures)
             warnings.warn(f"Skipped {len(failures)} unreadable image file(s); their labels "
                           f"are dropped with them:\n{listing}", RuntimeWarning, stacklevel=2)
-        keep = np.ones(len(paths), dtype=bool)
-        keep[[i for i, _ in failures]] = False
         kept = np.flatnonzero(keep)
         source = ArraySource(pixels, paths=paths)
         new = self._derive(source=source, rows=kept,

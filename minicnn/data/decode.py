@@ -26,9 +26,30 @@ X-ray to 224 px that way reads only ~1 pixel in 80 and aliases fine texture. We 
 Pillow's resampling instead, which *does* antialias when shrinking (its bilinear filter
 widens to cover the whole footprint of each output pixel). So ``interpolation="bilinear"``
 here is Pillow's antialiased bilinear: smoother than Keras's for big reductions, identical
-in spirit when the sizes are close. The other names map as ``"nearest"`` -> NEAREST,
-``"bicubic"`` -> BICUBIC, ``"area"`` -> BOX (a box average, like ``tf``'s "area"),
-``"lanczos3"``/``"lanczos5"``/``"lanczos"`` -> LANCZOS, ``"hamming"`` -> HAMMING.
+in spirit when the sizes are close.
+
+Names are compared in lower case (Keras lower-cases them too, so ``"BILINEAR"`` works).
+Keras's names map to the closest Pillow filter: ``"nearest"`` -> NEAREST, ``"bilinear"``
+-> BILINEAR, ``"bicubic"`` -> BICUBIC, ``"area"`` -> BOX (a box average, like ``tf``'s
+"area"), ``"lanczos3"`` -> LANCZOS and ``"lanczos5"`` -> LANCZOS too (Pillow has only the
+3-lobe Lanczos; the 5-lobe one differs in the faint ringing far from edges). Pillow's own
+``"box"``, ``"hamming"`` and ``"lanczos"`` are accepted as well. Keras's ``"gaussian"`` and
+``"mitchellcubic"`` have no Pillow counterpart and are refused with a message that names
+the supported filters, rather than silently swapped for something else.
+
+Aspect ratio (Keras's ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio``)
+------------------------------------------------------------------------
+By default the picture is squashed to ``image_size``. For a source of ``h x w`` pixels and
+a target of ``H x W`` the two alternatives are, in exact integer arithmetic:
+
+* crop (Keras's ``smart_resize``): keep the largest centred window with the target's
+  shape, ``crop_h = min(h, w * H // W)``, ``crop_w = min(w, h * W // H)`` (at least 1),
+  starting at ``(h - crop_h) // 2``, ``(w - crop_w) // 2``; resize that window to ``H x W``;
+* pad (``tf.image.resize_with_pad``, which Keras calls): scale the whole picture by
+  ``1 / max(h / H, w / W)`` so that it fits, giving ``floor(h * scale) x floor(w * scale)``
+  (one of them exactly ``H`` or ``W``), and place it in an ``H x W`` canvas of zeros at
+  ``floor((H - h * scale) / 2)`` rows and ``floor((W - w * scale) / 2)`` columns from the
+  top left. Every channel of the border is 0, alpha included, as in Keras.
 
 Errors
 ------
@@ -53,6 +74,10 @@ __all__ = [
     "check_image_size",
     "check_color_mode",
     "check_interpolation",
+    "interpolation_name",
+    "check_aspect_ratio_mode",
+    "crop_window",
+    "pad_placement",
     "decode_many",
     "decode_workers",
 ]
@@ -73,6 +98,12 @@ INTERPOLATIONS = {
     "lanczos5": Image.Resampling.LANCZOS,
 }
 
+#: Keras interpolation names with no Pillow filter, and what to use instead.
+_NO_PILLOW_FILTER = {
+    "gaussian": '"bilinear" or "area" (both smooth when shrinking)',
+    "mitchellcubic": '"bicubic" (a sharper cubic)',
+}
+
 #: ``color_mode`` -> number of channels of the decoded array.
 COLOR_MODES = {"grayscale": 1, "rgb": 3, "rgba": 4}
 
@@ -86,17 +117,26 @@ class UnreadableImageError(ValueError):
     """An image file that cannot be decoded; the message names the file and why."""
 
 
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_image_size(image_size):
-    """Return ``image_size`` as a ``(height, width)`` tuple of positive ints, or raise."""
+    """Return ``image_size`` as a ``(height, width)`` tuple of positive ints, or raise.
+
+    One integer ``n`` means ``(n, n)``, as in Keras. Floats (even ``224.0``) are refused:
+    ``int()`` would quietly truncate ``224.7``.
+    """
+    if _is_integer(image_size):
+        image_size = (image_size, image_size)
     try:
-        height, width = (int(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_size must be a pair (height, width) of positive integers; "
-                         f"got {image_size!r}") from None
-    if height <= 0 or width <= 0:
-        raise ValueError(f"image_size must be a pair (height, width) of positive integers; "
-                         f"got {image_size!r}")
-    return height, width
+        values = tuple(image_size)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(_is_integer(v) and v > 0 for v in values):
+        raise ValueError(f"image_size must be a positive integer or a pair (height, width) of "
+                         f"positive integers; got {image_size!r}")
+    return int(values[0]), int(values[1])
 
 
 def check_color_mode(color_mode):
@@ -106,12 +146,62 @@ def check_color_mode(color_mode):
     return COLOR_MODES[color_mode]
 
 
+def interpolation_name(interpolation):
+    """The canonical (lower-case) name of ``interpolation``, or a ValueError naming the choices."""
+    supported = sorted(INTERPOLATIONS)
+    if not isinstance(interpolation, str):
+        raise ValueError(f"interpolation must be a string, one of {supported}; got {interpolation!r}")
+    name = interpolation.lower()
+    if name in _NO_PILLOW_FILTER:
+        raise ValueError(f"interpolation={interpolation!r} is a Keras filter that Pillow does not "
+                         f"have; use {_NO_PILLOW_FILTER[name]}. Supported: {supported}")
+    if name not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {supported} (any case); "
+                         f"got {interpolation!r}")
+    return name
+
+
 def check_interpolation(interpolation):
     """Return the Pillow resampling filter for ``interpolation``, or raise a ValueError."""
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}; "
-                         f"got {interpolation!r}")
-    return INTERPOLATIONS[interpolation]
+    return INTERPOLATIONS[interpolation_name(interpolation)]
+
+
+def check_aspect_ratio_mode(crop_to_aspect_ratio, pad_to_aspect_ratio):
+    """``None``, ``"crop"`` or ``"pad"``; both at once is a ValueError (as in Keras)."""
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError("crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be True: "
+                         "choose cropping (lose the edges) or padding (add black borders)")
+    return "crop" if crop_to_aspect_ratio else "pad" if pad_to_aspect_ratio else None
+
+
+def crop_window(height, width, target_height, target_width):
+    """Keras's ``smart_resize`` window: ``(top, left, crop_height, crop_width)``.
+
+    The largest centred window of a ``height x width`` picture whose shape is the
+    target's: ``crop_h = min(height, width * H // W)`` and ``crop_w = min(width,
+    height * W // H)``, both at least 1, centred with the remainder split by floor.
+    """
+    crop_h = max(1, min(height, width * target_height // target_width))
+    crop_w = max(1, min(width, height * target_width // target_height))
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+def pad_placement(height, width, target_height, target_width):
+    """``tf.image.resize_with_pad``'s layout: ``(resized_h, resized_w, top, left)``.
+
+    The picture is scaled by ``s = 1 / max(height / H, width / W)`` to fit inside the
+    target; its size is ``floor(height * s) x floor(width * s)`` and it sits
+    ``floor((H - height * s) / 2)`` rows and ``floor((W - width * s) / 2)`` columns from
+    the top left of the zero canvas. Exact integer arithmetic (``tf`` uses float32, which
+    can differ by one pixel in rare cases); sizes are at least 1.
+    """
+    if width * target_height >= height * target_width:  # the width fills the target
+        resized_h = max(1, height * target_width // width)
+        top = (target_height * width - height * target_width) // (2 * width)
+        return resized_h, target_width, top, 0
+    resized_w = max(1, width * target_height // height)  # the height fills it
+    left = (target_width * height - width * target_height) // (2 * height)
+    return target_height, resized_w, 0, left
 
 
 def _wide_grey_to_l(img):
@@ -188,7 +278,32 @@ def _request_draft(img, height, width, color_mode):
     return drafted[1] if (drafted is not None and reduce) else None
 
 
-def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", draft=True):
+def _resize_plan(img, box, source_size, height, width, aspect):
+    """``(size, region, offset)`` for the final resize of the decoded ``img``.
+
+    ``region`` is the part of ``img`` to resample (Pillow's ``box``), ``size`` the
+    ``(w, h)`` it becomes, ``offset`` the ``(top, left)`` of the result in a zero canvas
+    (None: no canvas). ``box`` is where the whole picture lies in ``img`` (a draft
+    decode shrinks it; None: all of ``img``) and ``source_size`` the picture's own
+    ``(w, h)``, in which the crop and pad arithmetic is done, as Keras does it.
+    """
+    if box is None:
+        box, source_size = (0, 0, *img.size), img.size
+    src_w, src_h = source_size
+    if aspect == "crop":
+        top, left, crop_h, crop_w = crop_window(src_h, src_w, height, width)
+        sx, sy = (box[2] - box[0]) / src_w, (box[3] - box[1]) / src_h
+        region = (box[0] + left * sx, box[1] + top * sy,
+                  box[0] + (left + crop_w) * sx, box[1] + (top + crop_h) * sy)
+        return (width, height), region, None
+    if aspect == "pad":
+        resized_h, resized_w, top, left = pad_placement(src_h, src_w, height, width)
+        return (resized_w, resized_h), box, (top, left)
+    return (width, height), box, None
+
+
+def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", draft=True,
+                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False):
     """Decode the image file ``path`` to a uint8 array of shape ``(H, W, C)``.
 
     Parameters
@@ -207,6 +322,9 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
         Allow JPEG draft decoding: a reduced size for large images (only when the
         reduced image is still at least twice the target size) and luma-only decoding
         for grayscale output.
+    crop_to_aspect_ratio, pad_to_aspect_ratio : bool
+        Keep the picture's proportions: crop a centred window, or fit it inside black
+        borders (see the module docstring). At most one may be True.
 
     Returns
     -------
@@ -222,6 +340,7 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
     height, width = check_image_size(image_size)
     channels = check_color_mode(color_mode)
     resample = check_interpolation(interpolation)
+    aspect = check_aspect_ratio_mode(crop_to_aspect_ratio, pad_to_aspect_ratio)
     try:
         if os.path.getsize(path) == 0:
             raise UnreadableImageError(f"{os.fspath(path)}: the file is empty (0 bytes)")
@@ -235,6 +354,7 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
                     f"decompression-bomb limit PIL.Image.MAX_IMAGE_PIXELS={limit}; "
                     f"resize the file, or raise that limit if you trust it")
             orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+            source_size = img.size  # before a draft decode shrinks it
             box = None
             # Rotated photos are decoded in full: the draft box would need rotating too,
             # and X-rays never carry an EXIF rotation.
@@ -244,8 +364,9 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
             if orientation != 1:
                 img = ImageOps.exif_transpose(img)
             img = _to_base_mode(img, color_mode)
-            if img.size != (width, height) or box is not None:
-                img = img.resize((width, height), resample=resample, box=box)
+            size, region, offset = _resize_plan(img, box, source_size, height, width, aspect)
+            if img.size != size or tuple(region) != (0, 0, *img.size):
+                img = img.resize(size, resample=resample, box=region)
             pixels = np.asarray(img)
     except UnreadableImageError:
         raise
@@ -258,15 +379,18 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
 
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    if pixels.shape[2] == channels:
+    if pixels.shape[2] != channels:
+        full = np.empty((*pixels.shape[:2], channels), dtype=np.uint8)
+        full[:, :, :3] = pixels[:, :, :3]  # grey -> rgb / rgba broadcasts, rgb -> rgba copies
+        if channels == 4:
+            full[:, :, 3] = 255  # an opaque source
+        pixels = full
+    if offset is None:
         return pixels
-    out = np.empty((height, width, channels), dtype=np.uint8)
-    if pixels.shape[2] == 1:  # grey -> rgb / rgba
-        out[:, :, :3] = pixels
-    else:  # rgb -> rgba
-        out[:, :, :3] = pixels[:, :, :3]
-    if channels == 4:
-        out[:, :, 3] = 255
+    # pad_to_aspect_ratio: the fitted picture in a canvas of zeros (alpha 0 too, as Keras).
+    top, left = offset
+    out = np.zeros((height, width, channels), dtype=np.uint8)
+    out[top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
     return out
 
 
@@ -297,7 +421,8 @@ def _pool():
 
 
 def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinear",
-                draft=True, errors="raise", progress=None, workers=None):
+                draft=True, errors="raise", progress=None, workers=None,
+                crop_to_aspect_ratio=False, pad_to_aspect_ratio=False):
     """Decode ``paths[i]`` into ``out[i]`` for every i, in parallel threads.
 
     Parameters
@@ -307,11 +432,11 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
     out : numpy.ndarray or numpy.memmap
         uint8 array of shape ``(N, H, W, C)`` to fill (any writeable array, e.g. a
         memory-mapped cache file). Rows of unreadable files are set to 0.
-    image_size, color_mode, interpolation, draft
+    image_size, color_mode, interpolation, draft, crop_to_aspect_ratio, pad_to_aspect_ratio
         As for :func:`decode_image`.
     errors : {"raise", "collect"}
-        "raise": raise the first :class:`UnreadableImageError` (after all threads finish).
-        "collect": return the failures instead.
+        "raise": after all threads finish, raise one :class:`UnreadableImageError`
+        that names every file that failed and why. "collect": return the failures.
     progress : minicnn.data._progress.Progress, optional
         Updated as files finish.
     workers : int, optional
@@ -328,6 +453,7 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
     if out.shape[0] != n:
         raise ValueError(f"out has {out.shape[0]} rows for {n} paths")
     height, width = check_image_size(image_size)
+    check_aspect_ratio_mode(crop_to_aspect_ratio, pad_to_aspect_ratio)
     expected = (n, height, width, check_color_mode(color_mode))
     if out.shape != expected or out.dtype != np.uint8:
         raise ValueError(f"out must be uint8 of shape {expected}; got {out.dtype} {out.shape}")
@@ -336,7 +462,8 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
         failed = []
         for i in range(start, stop):
             try:
-                out[i] = decode_image(paths[i], image_size, color_mode, interpolation, draft)
+                out[i] = decode_image(paths[i], image_size, color_mode, interpolation, draft,
+                                      crop_to_aspect_ratio, pad_to_aspect_ratio)
             except UnreadableImageError as exc:
                 out[i] = 0
                 failed.append((i, str(exc)))
@@ -361,7 +488,8 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
                 pool.shutdown()
     failures.sort()
     if failures and errors == "raise":
-        i, message = failures[0]
-        more = f" (and {len(failures) - 1} more unreadable files)" if len(failures) > 1 else ""
-        raise UnreadableImageError(message + more)
+        if len(failures) == 1:
+            raise UnreadableImageError(failures[0][1])
+        listing = "\n".join(f"  {message}" for _, message in failures)
+        raise UnreadableImageError(f"{len(failures)} unreadable image files:\n{listing}")
     return failures

@@ -1,15 +1,17 @@
 """Decoding: every Pillow mode, EXIF rotation, JPEG draft fidelity, bad files."""
 
 import glob
+import math
 import os
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from minicnn.data.decode import (UnreadableImageError, _request_draft, decode_image,
-                                 decode_many)
+from minicnn.data.decode import (UnreadableImageError, _request_draft, crop_window, decode_image,
+                                 decode_many, pad_placement)
 
 
 def pil_luma(r, g, b):
@@ -257,3 +259,71 @@ def test_decode_many_matches_one_by_one_and_reports_failures(tmp_path):
         decode_many(paths, out, (16, 12), "rgb")
     with pytest.raises(ValueError, match="uint8 of shape"):
         decode_many(paths, np.zeros((10, 16, 12, 1), np.uint8), (16, 12), "rgb")
+
+
+# --- aspect ratio: Keras's crop window and tf.image.resize_with_pad's layout ---------------
+
+def keras_crop_window(height, width, target_h, target_w):
+    # keras/src/utils/image_utils.py smart_resize, as written there (float arithmetic).
+    crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
+    crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
+    return int(float(height - crop_h) / 2), int(float(width - crop_w) / 2), crop_h, crop_w
+
+
+def tf_pad_placement(height, width, target_h, target_w):
+    # tensorflow's _resize_image_with_pad_common, step by step, in exact fractions (tf's
+    # float32 can floor 239.99999 for an exact 240).
+    ratio = max(Fraction(width, target_w), Fraction(height, target_h))
+    rh, rw = height / ratio, width / ratio
+    return (math.floor(rh), math.floor(rw), max(0, math.floor((target_h - rh) / 2)),
+            max(0, math.floor((target_w - rw) / 2)))
+
+
+def test_crop_window_and_pad_placement_match_keras_and_tf():
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 400, size=(3000, 4)).tolist() + [[1000, 700, 224, 224], [6, 12, 8, 8]]
+    for h, w, th, tw in sizes:
+        assert crop_window(h, w, th, tw) == keras_crop_window(h, w, th, tw)
+        rh, rw, top, left = tf_pad_placement(h, w, th, tw)
+        assert pad_placement(h, w, th, tw) == (max(1, rh), max(1, rw), top, left), (h, w, th, tw)
+
+
+def test_crop_takes_the_centred_window(tmp_path):
+    columns = np.tile(np.arange(12, dtype=np.uint8) * 20, (6, 1))  # 6 high, 12 wide
+    path = save(tmp_path, "cols.png", Image.fromarray(columns))
+    crop = decode_image(path, (3, 3), "grayscale", "nearest", crop_to_aspect_ratio=True)
+    # the centred 6x6 window is columns 3..8; nearest picks every second one of them
+    assert crop[:, :, 0].tolist() == [[80, 120, 160]] * 3
+    squashed = decode_image(path, (3, 3), "grayscale", "nearest")
+    assert squashed[0, 0, 0] < 80 and squashed[0, -1, 0] > 160  # the whole width, squashed
+
+
+def test_pad_fills_every_channel_with_zero_alpha_included(tmp_path):
+    path = save(tmp_path, "tall.png", Image.new("RGB", (4, 8), (10, 200, 30)))
+    out = decode_image(path, (8, 8), "rgba", "nearest", pad_to_aspect_ratio=True)
+    assert np.all(out[:, 2:6] == [10, 200, 30, 255])
+    assert np.all(out[:, :2] == 0) and np.all(out[:, 6:] == 0)
+    with pytest.raises(ValueError, match="cannot both be True"):
+        decode_image(path, (8, 8), crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
+
+
+@pytest.mark.parametrize("option", ["crop_to_aspect_ratio", "pad_to_aspect_ratio"])
+def test_draft_decoding_keeps_the_crop_and_pad_geometry(tmp_path, option):
+    path = save(tmp_path, "big.jpg", Image.fromarray(synthetic_xray(1400, 900)), quality=95)
+    fast = decode_image(path, (64, 64), "grayscale", draft=True, **{option: True}).astype(float)
+    full = decode_image(path, (64, 64), "grayscale", draft=False, **{option: True}).astype(float)
+    with Image.open(path) as img:
+        assert _request_draft(img, 64, 64, "grayscale") is not None  # the draft path is taken
+    assert np.abs(fast - full).mean() < 1.0
+
+
+def test_decode_many_names_every_unreadable_file(tmp_path):
+    good = save(tmp_path, "good.png", Image.new("L", (4, 4), 9))
+    bad = []
+    for name in ("bad1.png", "bad2.jpg", "bad3.gif"):
+        (tmp_path / name).write_bytes(b"garbage" * 5)
+        bad.append(str(tmp_path / name))
+    with pytest.raises(UnreadableImageError, match=r"(?s)3 unreadable image files:.*bad1\.png"
+                                                   r".*bad2\.jpg.*bad3\.gif"):
+        decode_many([bad[0], good, bad[1], bad[2]], np.zeros((4, 4, 4, 1), np.uint8), (4, 4),
+                    "grayscale", workers=2)

@@ -289,3 +289,240 @@ def test_real_full_size_originals_load_at_224_in_grayscale_and_rgb():
             assert np.abs(rgb[..., 0] - rgb[..., 1]).mean() < 1.0
             assert np.abs(rgb.mean(axis=-1) - grey[..., 0]).mean() < 1.0
     assert total == 201
+
+
+# --- hostile folders (issue 19): links that go nowhere, classes with nothing readable -----
+
+def test_symlink_loop_in_a_class_folder_is_skipped_and_named(tmp_path):
+    root = make_tree(str(tmp_path), (("cats", 2), ("dogs", 2)))
+    loop = os.path.join(root, "dogs", "loop.png")
+    os.symlink(loop, loop)  # a link to itself: stat() fails with ELOOP
+    os.symlink(os.path.join(root, "cats", "b.png"), os.path.join(root, "cats", "a.png"))
+    os.symlink(os.path.join(root, "cats", "a.png"), os.path.join(root, "cats", "b.png"))
+    with pytest.warns(RuntimeWarning, match=r"(?s)Skipped 3 unreadable.*a\.png: a symbolic link loop"
+                                             r".*b\.png: a symbolic link loop.*loop\.png"):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False,
+                                          interpolation="nearest")
+    assert ds.num_examples == 4 and ds.labels.tolist() == [0, 0, 1, 1]
+    assert sorted(os.path.basename(p) for p in ds.file_paths) == ["img00.png", "img00.png",
+                                                                  "img01.png", "img01.png"]
+    x, y = next(iter(ds))
+    assert ids_of(x).tolist() == [10, 11, 110, 111]
+
+
+def test_dangling_link_in_a_class_folder_is_skipped_and_named(tmp_path):
+    root = make_tree(str(tmp_path), (("cats", 2), ("dogs", 2)))
+    target = os.path.join(root, "gone.png")
+    os.symlink(target, os.path.join(root, "cats", "img00a.png"))
+    with pytest.warns(RuntimeWarning, match=r"(?s)Skipped 1 unreadable.*img00a\.png: a dangling "
+                                             r"symbolic link.*gone\.png"):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False)
+    assert ds.num_examples == 4 and ds.labels.tolist() == [0, 0, 1, 1]
+    # A link to a file that exists is an ordinary image.
+    os.remove(os.path.join(root, "cats", "img00a.png"))
+    os.symlink(os.path.join(root, "dogs", "img00.png"), os.path.join(root, "cats", "img00a.png"))
+    assert image_dataset_from_directory(root, image_size=(5, 6), verbose=False).num_examples == 5
+
+
+def test_class_with_only_broken_links_and_empty_files_is_an_error_naming_them(tmp_path):
+    root = make_tree(str(tmp_path), (("NORMAL", 3),))
+    sick = os.path.join(root, "PNEUMONIA")
+    os.makedirs(sick)
+    open(os.path.join(sick, "p1.jpeg"), "wb").close()
+    os.symlink(os.path.join(root, "nowhere.jpeg"), os.path.join(sick, "p2.jpeg"))
+    with pytest.raises(ValueError, match=r"(?s)class 'PNEUMONIA'.*no readable image.*"
+                                         r"p1\.jpeg: the file is empty.*p2\.jpeg: a dangling"):
+        image_dataset_from_directory(root, image_size=(5, 6), verbose=False)
+
+
+def test_class_whose_files_all_fail_to_decode_is_an_error_at_cache(tmp_path):
+    root = make_tree(str(tmp_path), (("NORMAL", 3),))
+    sick = os.path.join(root, "PNEUMONIA")
+    os.makedirs(sick)
+    for name in ("p1.jpeg", "p2.png"):
+        with open(os.path.join(sick, name), "wb") as f:
+            f.write(b"not an image at all" * 10)
+    ds = image_dataset_from_directory(root, image_size=(5, 6), verbose=False)
+    with pytest.raises(ValueError, match=r"(?s)class 'PNEUMONIA'.*no readable image.*p1\.jpeg.*"
+                                         r"p2\.png"):
+        ds.cache(verbose=False)
+
+
+def test_uncached_batch_names_every_unreadable_file(tmp_path):
+    root = make_bad_tree(str(tmp_path))
+    with pytest.warns(RuntimeWarning):
+        ds = image_dataset_from_directory(root, image_size=(5, 6), shuffle=False, verbose=False,
+                                          batch_size=64)
+    with pytest.raises(UnreadableImageError) as info:
+        list(ds)
+    message = str(info.value)
+    assert "img00b_garbage.jpg" in message and "img03b_truncated.png" in message
+    assert "2 unreadable image files" in message
+
+
+# --- Keras's own expectations (keras/src/utils/image_dataset_utils_test.py), issue 18 ------
+
+def keras_tree(root, num_classes=2, count=16, nested_dirs=False):
+    """Keras's ``_prepare_directory``: images dealt round-robin over the class folders
+    (and their sub-folders when nested). Image i is grey level i, so it can be traced."""
+    folders = []
+    for c in range(num_classes):
+        base = f"class_{c}"
+        folders += [base] + ([os.path.join(base, "subfolder_1"), os.path.join(base, "subfolder_2"),
+                              os.path.join(base, "subfolder_1", "sub-subfolder")]
+                             if nested_dirs else [])
+    for folder in folders:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+    for i in range(count):
+        write_png(os.path.join(root, folders[i % len(folders)], f"image_{i}.png"), i, size=(24, 24))
+    return root
+
+
+def one_pass(ds):
+    return np.concatenate([b if isinstance(b, np.ndarray) else b[0] for b in ds])[:, 0, 0, 0]
+
+
+def test_keras_shuffle_with_split_validation_is_never_reshuffled(tmp_path):
+    root = keras_tree(str(tmp_path), count=25, nested_dirs=True)
+    common = dict(batch_size=8, image_size=(18, 18), label_mode=None, validation_split=0.2,
+                  subset="both", seed=1337, verbose=False, interpolation="nearest")
+    unshuffled_train, _ = image_dataset_from_directory(root, shuffle=False, **common)
+    train, val = image_dataset_from_directory(root, shuffle=True, **common)
+    train_1, val_1 = one_pass(train), one_pass(val)
+    train_2, val_2 = one_pass(train), one_pass(val)
+    assert not np.array_equal(one_pass(unshuffled_train), train_1)
+    assert not np.array_equal(train_1, train_2)           # training: a new order each pass
+    assert np.array_equal(val_1, val_2)                   # validation: always the same
+    train_alt, val_alt = image_dataset_from_directory(root, shuffle=True, **common)
+    assert np.array_equal(one_pass(train_alt), train_1) and np.array_equal(one_pass(val_alt), val_1)
+    # minicnn's point: a pass over the validation set lines up with its labels and paths.
+    labeled = dict(common, label_mode="int")
+    for val in (image_dataset_from_directory(root, **labeled)[1],
+                image_dataset_from_directory(root, **dict(labeled, subset="validation"))):
+        for _ in range(2):
+            ys = np.concatenate([y for _, y in val])
+            assert ys.tolist() == val.labels.tolist()
+            assert one_pass(val).tolist() == [int(os.path.basename(p)[6:-4]) for p in val.file_paths]
+
+
+def test_keras_no_labels_walks_the_tree_and_has_no_class_names(tmp_path):
+    root = keras_tree(str(tmp_path), count=7)
+    for i in range(3):  # extra images in the parent folder
+        write_png(os.path.join(root, f"image_{100 + i}.png"), 100 + i, size=(24, 24))
+    for kwargs in ({"labels": None}, {"label_mode": None}):  # Keras: both mean "no labels"
+        ds = image_dataset_from_directory(root, batch_size=5, image_size=(18, 18),
+                                          verbose=False, **kwargs)
+        assert ds.class_names is None and ds.labels is None
+        batches = list(ds)
+        assert isinstance(batches[0], np.ndarray) and batches[0].shape == (5, 18, 18, 3)
+        assert batches[0].dtype == np.float32
+        assert len(batches) == 2 and sum(len(b) for b in batches) == 10
+    with pytest.raises(ValueError, match="class_names=.*needs labels"):
+        image_dataset_from_directory(root, label_mode=None, class_names=["class_0"], verbose=False)
+
+
+@pytest.mark.parametrize("option", ["crop_to_aspect_ratio", "pad_to_aspect_ratio"])
+def test_keras_crop_and_pad_to_aspect_ratio_shapes(tmp_path, option):
+    root = keras_tree(str(tmp_path), count=5)
+    ds = image_dataset_from_directory(root, batch_size=5, image_size=(18, 18), verbose=False,
+                                      label_mode="int", **{option: True})
+    x, y = next(iter(ds))
+    assert x.shape == (5, 18, 18, 3) and y.shape == (5,)
+    with pytest.raises(ValueError, match="crop_to_aspect_ratio and pad_to_aspect_ratio"):
+        image_dataset_from_directory(root, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True,
+                                     verbose=False)
+
+
+def test_pad_to_aspect_ratio_of_a_wide_image_in_the_dataset(tmp_path):
+    # 12 wide x 6 high, value 200, into 8x8: fitted to 4x8, rows 2..5, zeros elsewhere.
+    write_png(str(tmp_path / "a" / "wide.png"), 200, size=(12, 6))
+    write_png(str(tmp_path / "b" / "tall.png"), 100, size=(6, 12))
+    ds = image_dataset_from_directory(str(tmp_path), image_size=(8, 8), shuffle=False,
+                                      pad_to_aspect_ratio=True, verbose=False)
+    x, _ = next(iter(ds))
+    wide, tall = x[0, :, :, 0], x[1, :, :, 0]
+    assert np.all(wide[2:6] == 200) and np.all(wide[:2] == 0) and np.all(wide[6:] == 0)
+    assert np.all(tall[:, 2:6] == 100) and np.all(tall[:, :2] == 0) and np.all(tall[:, 6:] == 0)
+    assert np.array_equal(next(iter(ds.cache(verbose=False)))[0], x)  # cache() decodes alike
+    # and the setting is part of what a cache is keyed on
+    assert ds._source.settings()["aspect_ratio"] == "pad"
+    plain = image_dataset_from_directory(str(tmp_path), image_size=(8, 8), verbose=False)
+    assert "aspect_ratio" not in plain._source.settings()
+
+
+def test_keras_image_size_int_and_interpolation_names_in_any_case(tmp_path):
+    root = keras_tree(str(tmp_path), count=4)
+    ds = image_dataset_from_directory(root, image_size=9, verbose=False, label_mode="int")
+    assert ds.image_size == (9, 9) and next(iter(ds))[0].shape[1:] == (9, 9, 3)
+    for bad in (9.5, (9.0, 9), True, (9,), (0, 9)):
+        with pytest.raises(ValueError, match="image_size"):
+            image_dataset_from_directory(root, image_size=bad, verbose=False)
+    upper = image_dataset_from_directory(root, image_size=(7, 5), interpolation="BILINEAR",
+                                         shuffle=False, verbose=False, label_mode="int")
+    lower = image_dataset_from_directory(root, image_size=(7, 5), interpolation="bilinear",
+                                         shuffle=False, verbose=False, label_mode="int")
+    assert np.array_equal(next(iter(upper))[0], next(iter(lower))[0])
+    assert upper._source.settings() == lower._source.settings()  # one cache for both spellings
+    for name in ("Nearest", "bicubic", "AREA", "lanczos3", "lanczos5"):
+        image_dataset_from_directory(root, image_size=(7, 5), interpolation=name, verbose=False,
+                                     label_mode="int")
+    for name, hint in (("gaussian", "bilinear"), ("mitchellcubic", "bicubic")):
+        with pytest.raises(ValueError, match=f"(?s){name}.*Pillow does not have.*{hint}.*Supported"):
+            image_dataset_from_directory(root, interpolation=name, verbose=False)
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        image_dataset_from_directory(root, interpolation="cubic-ish", verbose=False)
+
+
+def test_keras_validation_split_zero_means_no_split(tmp_path):
+    root = keras_tree(str(tmp_path), count=10)
+    ds = image_dataset_from_directory(root, validation_split=0.0, verbose=False, label_mode="int")
+    assert ds.num_examples == 10
+    with pytest.raises(ValueError, match="give both or neither"):  # Keras: must be set
+        image_dataset_from_directory(root, validation_split=0.0, subset="training", verbose=False)
+
+
+@pytest.mark.parametrize("seed", [1337, 0, 4])
+def test_keras_seed_gives_keras_validation_files(tmp_path, seed):
+    root = keras_tree(str(tmp_path), num_classes=3, count=23, nested_dirs=True)
+    val = image_dataset_from_directory(root, validation_split=0.3, subset="validation",
+                                       seed=seed, verbose=False, label_mode="int")
+    # Keras's index_directory: the sorted list, shuffled by RandomState(seed); the last
+    # int(split * n) files validate.
+    keras_paths = []
+    for c in range(3):
+        for folder, _, files in sorted(os.walk(os.path.join(root, f"class_{c}")), key=lambda e: e[0]):
+            keras_paths += [os.path.join(folder, f) for f in sorted(files)]
+    np.random.RandomState(seed).shuffle(keras_paths)
+    assert sorted(val.file_paths) == sorted(keras_paths[len(keras_paths) - int(0.3 * 23):])
+
+
+def test_files_under_hidden_sub_folders_are_not_counted_twice(tmp_path):
+    root = keras_tree(str(tmp_path), count=4)
+    # Jupyter keeps copies of images opened in a notebook beside them.
+    write_png(os.path.join(root, "class_0", ".ipynb_checkpoints", "image_0-checkpoint.png"), 0)
+    ds = image_dataset_from_directory(root, verbose=False, label_mode="int")
+    assert ds.num_examples == 4 and not any("checkpoint" in p for p in ds.file_paths)
+
+
+def test_keras_argument_errors(tmp_path):
+    root = keras_tree(str(tmp_path), num_classes=3, count=5)
+    cases = [
+        (dict(labels="other"), "labels must be"),
+        (dict(label_mode="other"), "label_mode must be"),
+        (dict(color_mode="other"), "color_mode must be"),
+        (dict(labels=[0, 0, 1, 1, 1], class_names=["class_0", "class_1", "class_2"]),
+         "class_names can only be given"),
+        (dict(labels=[0, 0, 1, 1]), "4 entries but .* 5 image files"),
+        (dict(class_names=["class_0", "wrong_class"]), "not sub-folders"),
+        (dict(label_mode="binary"), "exactly 2 classes"),
+        (dict(validation_split=2), "between 0 and 1"),
+        (dict(validation_split=0.2, subset="other"), "subset must be"),
+        (dict(validation_split=0.2, subset="training"), "needs a seed"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            image_dataset_from_directory(root, verbose=False, **kwargs)
+    # Keras's "no images" case: class folders without a single image.
+    empty = keras_tree(str(tmp_path / "empty"), count=0)
+    with pytest.raises(ValueError, match="contains no image files"):
+        image_dataset_from_directory(empty, verbose=False)
