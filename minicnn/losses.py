@@ -5,11 +5,12 @@ positive class is p = sigmoid(z) and the loss for a label y in [0, 1] is
 
     l = -[ y log p + (1 - y) log(1 - p) ].
 
-Computed in that order it breaks: for z = -100, p underflows to 0 in float32 and
-log(0) = -inf; ``exp(-z)`` inside the sigmoid overflows for z < -88. Written in z
-directly, with softplus(t) = log(1 + exp(t)), the loss is
+Computed in that order it breaks: for z = -100, ``exp(-z)`` inside the sigmoid overflows
+float32 (it does below z = -88.7), so p = 1 / (1 + inf) = 0 and log(0) = -inf. Written in z
+it cannot: with softplus(t) = log(1 + exp(t)), -log sigmoid(z) = softplus(-z) and
+-log(1 - sigmoid(z)) = softplus(z), so
 
-    l = (1 - y) z + softplus(-z)       and       softplus(-z) = log1p(exp(-|z|)) + max(-z, 0),
+    l = (1 - y) softplus(z) + y softplus(-z),     softplus(+-z) = max(+-z, 0) + log1p(exp(-|z|)),
 
 where ``exp(-|z|)`` never exceeds 1. Its derivative is the famous dl/dz = sigmoid(z) - y.
 ``BinaryCrossEntropy`` below uses the same pieces, arranged so that nothing cancels.
@@ -30,16 +31,16 @@ class BinaryCrossEntropy:
     Per example (pos_weight scales the positive class's term):
 
         from_logits=True:   l = (1 - y) softplus(z) + pos_weight y softplus(-z)
-                            softplus(+-z) = log1p(exp(-|z|)) + max(+-z, 0)
+                            softplus(+-z) = max(+-z, 0) + log1p(exp(-|z|))
                             dl/dz = (1 - y) sigmoid(z) - pos_weight y sigmoid(-z)
         from_logits=False:  p = clip(z, eps, 1 - eps), eps = 1e-7 (as Keras)
                             l = -[pos_weight y log p + (1 - y) log(1 - p)]
                             dl/dp = -pos_weight y / p + (1 - y) / (1 - p)   (0 where clipped)
 
-    The logit form equals (1 - y) z + (1 + (pos_weight - 1) y) softplus(-z), the usual
-    one-liner (tinygrad's), but that one cancels: for y = 0 and z = -9 it computes
-    -9 + 9.0001 to get 1e-4 and keeps only ~11 of its 16 digits. Adding two non-negative
-    softplus terms loses nothing, and the gradient is likewise two non-negative parts.
+    The logit form is the module docstring's formula with pos_weight. Its two softplus
+    terms are >= 0, and so are the two parts of its gradient: adding them cancels
+    nothing, for any z. (Rearrangements with a bare ``(1 - y) z`` term do cancel: for
+    y = 0 and z = -9 they add -9 and 9.0001 to get 1e-4, keeping ~11 of 16 digits.)
 
     Batch loss L = sum_i w_i l_i / B ("sum over batch size", Keras's default reduction),
     w_i = ``sample_weight`` (default 1), so dL/dz_i = w_i dl_i/dz_i / B.
@@ -111,8 +112,8 @@ class BinaryCrossEntropy:
         if self.from_logits:
             with np.errstate(under="ignore"):  # exp(-|z|) -> 0 for huge |z| is the right limit
                 log1p_exp = np.log1p(np.exp(-np.abs(z)))  # in [0, log 2]: never overflows
-            softplus_pos = log1p_exp + np.maximum(z, 0)   # -log(1 - sigmoid(z))
-            softplus_neg = log1p_exp + np.maximum(-z, 0)  # -log(sigmoid(z))
+            softplus_pos = np.maximum(z, 0) + log1p_exp   # softplus(z) = -log(1 - sigmoid(z))
+            softplus_neg = np.maximum(-z, 0) + log1p_exp  # softplus(-z) = -log(sigmoid(z))
             losses = (1 - y) * softplus_pos + pw * y * softplus_neg
         else:
             eps = dtype.type(self.EPSILON)
