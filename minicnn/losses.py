@@ -167,13 +167,10 @@ def log_softmax(z):
     return shifted - np.log(sum_exp)
 
 
-def _number_in(owner, name, value, low, high, low_open=False):
-    """``value`` as a float in [low, high] ((low, high] with ``low_open``), or ValueError naming it."""
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
-          and (value > low if low_open else value >= low) and value <= high)
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{owner}: {name} must be a number in {bracket}{low}, {high}], got {value!r}")
+def _number_in(owner, name, value, low, high):
+    """``value`` as a float in [low, high], or ValueError naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
+        raise ValueError(f"{owner}: {name} must be a number in [{low}, {high}], got {value!r}")
     return float(value)
 
 
