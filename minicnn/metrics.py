@@ -900,6 +900,11 @@ class StreamingMacroAUC(_Streaming):
 
     name = "macro_auc"
 
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = str(name)  # e.g. "auc", the key a K-class model reports it under
+        super().__init__()
+
     def reset(self):
         self._y = []
         self._s = []

@@ -551,6 +551,7 @@ def test_streaming_multiclass_metrics_accumulate_over_batches():
     assert acc.result() == pytest.approx(expected) and sparse.result() == pytest.approx(expected)
     assert auc.result() == pytest.approx(M.macro_roc_auc(y, p))
     assert M.StreamingCategoricalAccuracy(name="accuracy").name == "accuracy"
+    assert M.StreamingMacroAUC(name="auc").name == "auc"
 
 
 @pytest.mark.parametrize("call, match", [
