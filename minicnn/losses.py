@@ -217,6 +217,9 @@ class _SoftmaxCrossEntropy:
         self.label_smoothing = _number_in(owner, "label_smoothing", label_smoothing, 0.0, 1.0)
         self.class_weight = self._check_class_weight(owner, class_weight)
         self.name = "loss"  # the key of this value in History
+        # What turns the model's outputs into probabilities (predict, the ONNX export's
+        # head): a softmax on logits; nothing when the model already ends in a Softmax.
+        self.activation = "softmax" if self.from_logits else None
         self._cache = None
 
     @staticmethod

@@ -429,3 +429,6 @@ def test_softmax_losses_by_name():
     assert isinstance(scce, SparseCategoricalCrossEntropy) and scce.from_logits and scce.name == "loss"
     assert scce.get_config() == {"from_logits": True, "label_smoothing": 0.0, "class_weight": None}
     assert "label_smoothing=0.2" in repr(CategoricalCrossEntropy(label_smoothing=0.2))
+    # the softmax that turns logits into probabilities (read by the ONNX export's head)
+    assert cce.activation == "softmax" and scce.activation == "softmax"
+    assert CategoricalCrossEntropy(from_logits=False).activation is None
