@@ -2,7 +2,8 @@
 
 Grad-CAM (Selvaraju et al., 2017) explains one output of a CNN with the
 activations ``A`` of a convolutional layer, shape (h, w, K) for one image in
-NHWC. For the logit ``y`` (the value before the sigmoid):
+NHWC. For the logit ``y`` (the value before the sigmoid, or the chosen class's
+logit z_c before the softmax):
 
     w_k  = mean over (i, j) of dy / dA[i, j, k]        how much channel k matters
     cam  = ReLU( sum_k w_k * A[:, :, k] )              where the important channels fire
@@ -62,18 +63,24 @@ def _resolve_layer(model, layer):
     return index
 
 
-def grad_cam(model, images, layer=None, batch_size=32):
-    """Grad-CAM heat maps of a binary model's logit, one per image, in [0, 1].
+def grad_cam(model, images, layer=None, batch_size=32, class_index=None):
+    """Grad-CAM heat maps of one logit of the model, one per image, in [0, 1].
 
     Parameters
     ----------
     model : minicnn Sequential (anything with ``layers``, ``input_shape``, ``dtype``)
-        With one output unit; if it ends in a ``Sigmoid`` layer, the logit below it is used.
+        With one output unit, or K (one logit per class); if it ends in a ``Sigmoid`` or
+        ``Softmax`` layer, the logits below it are used (Grad-CAM explains a score, not
+        a probability that also depends on the other classes).
     images : array (N, H, W, C) (or one image (H, W, C)), scaled as the model expects
     layer : None, str or int
         None: the last Conv2D block (see the module docstring); a name or an index
         (negative counts from the end) picks that layer's output exactly.
     batch_size : int, images per forward/backward pass
+    class_index : None or int
+        With K outputs, the class whose logit y = z_c is explained (the map shows the
+        evidence FOR that class); None explains each image's predicted class (argmax).
+        With one output it must be None or 0.
 
     Returns
     -------
@@ -97,7 +104,9 @@ def grad_cam(model, images, layer=None, batch_size=32):
                          f"(N,) + {tuple(model.input_shape)}")
     layers = model.layers
     index = _resolve_layer(model, layer)
-    top = len(layers) - 1 if getattr(model, "outputs_probabilities", False) else len(layers)
+    ends_in_probabilities = (getattr(model, "outputs_probabilities", False)
+                             or type(layers[-1]).__name__ == "Softmax")
+    top = len(layers) - 1 if ends_in_probabilities else len(layers)
     if index >= top:
         raise ValueError(f"grad_cam: layer {index} '{layers[index].name}' is at or above the "
                          "output logit; choose a convolutional layer below it")
@@ -111,10 +120,7 @@ def grad_cam(model, images, layer=None, batch_size=32):
             A = np.array(h)                               # (B, h, w, K), a copy we own
             for l in layers[index + 1:top]:
                 h = l.forward(h, training=False)
-            if h.size != h.shape[0]:
-                raise ValueError(f"grad_cam: the model outputs {h.shape[1:]} per image; "
-                                 "Grad-CAM here explains a single logit (a binary model)")
-            grad = np.ones_like(h)                        # d logit / d logit = 1, per image
+            grad = _one_logit(h, class_index)             # d z_c / d z: 1 at class c, 0 elsewhere
             for l in reversed(layers[index + 1:top]):
                 grad = l.backward(grad)
             weights = grad.mean(axis=(1, 2))              # (B, K): w_k = mean_ij dy/dA_ijk
@@ -128,6 +134,23 @@ def grad_cam(model, images, layer=None, batch_size=32):
     peak = cam.max(axis=(1, 2), keepdims=True)
     # Divide only where the peak is positive: an all-zero map stays all zero.
     return np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
+
+
+def _one_logit(logits, class_index):
+    """dL/dlogits for L = the chosen logit of each image: one-hot rows, logits' shape."""
+    z = logits.reshape(logits.shape[0], -1)
+    k = z.shape[1]
+    if class_index is None:
+        chosen = np.argmax(z, axis=1) if k > 1 else np.zeros(z.shape[0], np.int64)
+    elif isinstance(class_index, (int, np.integer)) and not isinstance(class_index, bool) \
+            and 0 <= class_index < k:
+        chosen = np.full(z.shape[0], int(class_index))
+    else:
+        raise ValueError(f"grad_cam: class_index must be None or an integer in 0..{k - 1} "
+                         f"(the model has {k} output{'s' if k > 1 else ''}), got {class_index!r}")
+    grad = np.zeros_like(z)
+    grad[np.arange(z.shape[0]), chosen] = 1
+    return grad.reshape(logits.shape)
 
 
 def upsample_bilinear(maps, size):

@@ -585,3 +585,346 @@ def get_streaming_metric(name_or_obj):
         return name_or_obj
     raise ValueError(f"metric {name_or_obj!r} is neither a name in {sorted(_STREAMING)} "
                      "nor an object with name, reset(), update(y_true, y_prob) and result()")
+
+
+# =====================================================================================
+# More than two classes
+# =====================================================================================
+# K classes numbered 0..K-1. ``y_true`` holds integer labels, shape (N,) or (N, 1), or
+# one-hot rows (N, K); ``y_pred`` integer predictions (N,); ``y_score`` one row of K
+# scores per example (N, K): probabilities, logits, anything where larger means "more
+# likely this class". Predictions from scores are ``y_score.argmax(axis=1)``.
+#
+# Conventions, the same as the binary ones above and as scikit-learn's (so numbers
+# can be compared: ``labels=range(K)``, ``zero_division=0``):
+#
+# * ``multiclass_confusion_matrix[i, j]`` counts examples of true class i predicted j.
+# * Per-class figures treat class k as "positive" and every other class as "negative"
+#   (one-vs-rest). A ratio whose denominator is zero is 0.0: the sensitivity of a class
+#   absent from ``y_true``, the precision of a class never predicted.
+# * Macro averages are plain means over ALL K classes, so an absent class pulls the
+#   macro F1 down with its 0.0 (as scikit-learn's with ``labels=range(K)``); weighted
+#   averages weight each class by its number of true examples, so an absent one counts 0.
+# * K is ``num_classes`` when given, else ``y_score.shape[1]`` (or the one-hot
+#   columns), else 1 + the largest label seen. Pass ``num_classes`` when a class may be missing from both arrays.
+# * One-vs-rest ROC curves and AUC are undefined for a class absent from ``y_true`` (or
+#   holding every example): ValueError naming the class, as ``roc_auc`` does for one
+#   class. ``StreamingMacroAUC`` returns nan instead, so ``fit`` never stops on it.
+
+__all__ += [
+    "multiclass_confusion_matrix", "multiclass_accuracy", "per_class_sensitivity",
+    "per_class_recall", "per_class_specificity", "per_class_precision", "per_class_f1",
+    "macro_f1", "weighted_f1", "one_vs_rest_roc_curves", "one_vs_rest_roc_auc", "macro_roc_auc",
+    "top_k_accuracy", "StreamingCategoricalAccuracy", "StreamingSparseCategoricalAccuracy",
+    "StreamingMacroAUC",
+]
+
+
+def _class_labels(y, name, num_classes=None, allow_one_hot=False):
+    """Integer class labels (N,) int64 from (N,), (N, 1) or one-hot (N, K); ValueError naming ``name``."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2 and allow_one_hot:
+        ok = (np.issubdtype(y.dtype, np.number) or y.dtype == bool) and y.size \
+            and np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()
+        if not ok:
+            raise ValueError(f"{name}: a 2-D {name} must be one-hot rows (a single 1 per row), "
+                             f"got shape {y.shape}; or pass integer labels of shape (N,)")
+        if num_classes is not None and y.shape[1] != num_classes:
+            raise ValueError(f"{name}: one-hot rows have {y.shape[1]} columns but there are "
+                             f"{num_classes} classes")
+        return np.argmax(y, axis=1).astype(np.int64)
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected integer labels of shape (N,) or (N, 1)"
+                         f"{' or one-hot (N, K)' if allow_one_hot else ''}, got {y.shape}")
+    if y.dtype == bool:
+        y = y.astype(np.int64)
+    if not np.issubdtype(y.dtype, np.number):
+        raise ValueError(f"{name}: expected integer class labels, got dtype {y.dtype}")
+    bad = ~np.isfinite(y) | (y < 0) | (y != np.round(y))
+    if num_classes is not None:
+        bad |= y >= num_classes
+    if bad.any():
+        allowed = f"0..{num_classes - 1}" if num_classes is not None else "0, 1, 2, ..."
+        raise ValueError(f"{name}: class labels must be whole numbers in {allowed}, "
+                         f"found {np.unique(y[bad])[:5].tolist()}")
+    return y.astype(np.int64)
+
+
+def _class_scores(y_score, name="y_score"):
+    """(N, K) float64 scores without NaN, K >= 2; ValueError naming ``name``."""
+    s = np.asarray(y_score)
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError(f"{name}: expected one row of K >= 2 class scores per example, shape "
+                         f"(N, K), got {s.shape}" + ("; for one score per example use the binary "
+                                                      "functions (roc_auc, ...)" if s.ndim == 1 or
+                                                      (s.ndim == 2 and s.shape[1] == 1) else ""))
+    if not (np.issubdtype(s.dtype, np.number) or s.dtype == bool):
+        raise ValueError(f"{name}: expected numbers, got dtype {s.dtype}")
+    s = s.astype(np.float64)
+    if np.isnan(s).any():
+        raise ValueError(f"{name}: contains NaN at {int(np.isnan(s).sum())} position(s); "
+                         "check the model's output (a diverged training gives NaN)")
+    return s
+
+
+def _num_classes(num_classes, *label_arrays):
+    if num_classes is None:
+        return int(max(int(a.max()) for a in label_arrays)) + 1
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    return int(num_classes)
+
+
+def _labels_and_predictions(y_true, y_pred, num_classes):
+    if num_classes is not None:
+        _num_classes(num_classes)                        # validate before using it
+    elif np.ndim(y_true) == 2 and np.shape(y_true)[1] > 1:
+        num_classes = np.shape(y_true)[1]                # one-hot rows say how many classes
+    y = _class_labels(y_true, "y_true", num_classes, allow_one_hot=True)
+    p = _class_labels(y_pred, "y_pred", num_classes)
+    if y.shape[0] != p.shape[0]:
+        raise ValueError(f"y_true has {y.shape[0]} entries but y_pred has {p.shape[0]}; "
+                         "they must have the same length")
+    if y.shape[0] == 0:
+        raise ValueError("y_true and y_pred are empty")
+    return y, p, _num_classes(num_classes, y, p)
+
+
+def _labels_and_class_scores(y_true, y_score):
+    s = _class_scores(y_score)
+    y = _class_labels(y_true, "y_true", s.shape[1], allow_one_hot=True)
+    if y.shape[0] != s.shape[0]:
+        raise ValueError(f"y_true has {y.shape[0]} entries but y_score has {s.shape[0]} rows; "
+                         "they must have the same length")
+    if y.shape[0] == 0:
+        raise ValueError("y_true and y_score are empty")
+    return y, s
+
+
+def multiclass_confusion_matrix(y_true, y_pred, num_classes=None):
+    """K x K counts: entry [i, j] is the number of examples of class i predicted as j.
+
+    Rows are the truth, columns the prediction (scikit-learn's ``confusion_matrix`` with
+    ``labels=range(K)``); the diagonal holds the right answers and the matrix sums to N.
+    For K = 2 it equals the binary ``confusion_matrix`` ``[[tn, fp], [fn, tp]]``.
+
+    Returns
+    -------
+    ndarray (K, K) of int64
+    """
+    y, p, k = _labels_and_predictions(y_true, y_pred, num_classes)
+    # K * truth + prediction numbers the K^2 cells; one bincount counts them all.
+    return np.bincount(k * y + p, minlength=k * k).reshape(k, k)
+
+
+def _one_vs_rest_counts(y_true, y_pred, num_classes):
+    """Per-class (tp, fp, fn, tn), each (K,) int64, from the confusion matrix."""
+    cm = multiclass_confusion_matrix(y_true, y_pred, num_classes)
+    tp = np.diag(cm)
+    fp = cm.sum(axis=0) - tp           # predicted k, truly another class
+    fn = cm.sum(axis=1) - tp           # truly k, predicted another class
+    tn = cm.sum() - tp - fp - fn
+    return tp, fp, fn, tn
+
+
+def _per_class_ratio(num, den):
+    """num / den element-wise, 0.0 where den is 0 (zero_division=0), as float64."""
+    num, den = np.asarray(num, np.float64), np.asarray(den, np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def multiclass_accuracy(y_true, y_pred, num_classes=None):
+    """Fraction of examples whose predicted class is the true one: trace / N."""
+    cm = multiclass_confusion_matrix(y_true, y_pred, num_classes)
+    return float(np.trace(cm) / cm.sum())
+
+
+def per_class_sensitivity(y_true, y_pred, num_classes=None):
+    """Recall of each class, tp_k / (tp_k + fn_k); 0.0 for a class absent from ``y_true``.
+
+    The fraction of class k's examples that are predicted as k. Returns ndarray (K,).
+    """
+    tp, fp, fn, tn = _one_vs_rest_counts(y_true, y_pred, num_classes)
+    return _per_class_ratio(tp, tp + fn)
+
+
+per_class_recall = per_class_sensitivity
+
+
+def per_class_specificity(y_true, y_pred, num_classes=None):
+    """tn_k / (tn_k + fp_k): of the examples NOT of class k, the fraction not predicted k.
+
+    0.0 only when every example is of class k (no negative for it). Returns ndarray (K,).
+    scikit-learn has no direct function; it is ``recall`` of "not k" against "not k".
+    """
+    tp, fp, fn, tn = _one_vs_rest_counts(y_true, y_pred, num_classes)
+    return _per_class_ratio(tn, tn + fp)
+
+
+def per_class_precision(y_true, y_pred, num_classes=None):
+    """tp_k / (tp_k + fp_k): of the examples predicted k, the fraction that are k.
+
+    0.0 for a class that is never predicted. Returns ndarray (K,).
+    """
+    tp, fp, fn, tn = _one_vs_rest_counts(y_true, y_pred, num_classes)
+    return _per_class_ratio(tp, tp + fp)
+
+
+def per_class_f1(y_true, y_pred, num_classes=None):
+    """2 tp_k / (2 tp_k + fp_k + fn_k), the harmonic mean of precision and recall per class.
+
+    0.0 for a class neither present nor predicted. Returns ndarray (K,).
+    """
+    tp, fp, fn, tn = _one_vs_rest_counts(y_true, y_pred, num_classes)
+    return _per_class_ratio(2 * tp, 2 * tp + fp + fn)
+
+
+def macro_f1(y_true, y_pred, num_classes=None):
+    """Mean of ``per_class_f1`` over all K classes: every class counts the same, rare or not."""
+    return float(np.mean(per_class_f1(y_true, y_pred, num_classes)))
+
+
+def weighted_f1(y_true, y_pred, num_classes=None):
+    """Mean of ``per_class_f1`` weighted by each class's number of true examples (support)."""
+    tp, fp, fn, tn = _one_vs_rest_counts(y_true, y_pred, num_classes)
+    support = tp + fn
+    return float(np.sum(support * _per_class_ratio(2 * tp, 2 * tp + fp + fn)) / np.sum(support))
+
+
+def _each_class_present(y, k, what):
+    counts = np.bincount(y, minlength=k)
+    for c in range(k):
+        if counts[c] == 0 or counts[c] == y.shape[0]:
+            state = "absent from" if counts[c] == 0 else "the only class in"
+            raise ValueError(f"{what} is undefined for class {c}: it is {state} y_true "
+                             f"({y.shape[0]} labels), so one-vs-rest has only one class")
+
+
+def one_vs_rest_roc_curves(y_true, y_score):
+    """One ROC curve per class: class k's scores, class k against all the others.
+
+    Curve k is ``roc_curve(y_true == k, y_score[:, k])``: the same thresholds, ties and
+    end points as the binary curve (thresholds the distinct scores, decreasing, ``inf``
+    in front, no point dropped). Every class must be present in ``y_true`` and no class
+    may hold every example (see the section's conventions).
+
+    Returns
+    -------
+    list of K tuples ``(fpr, tpr, thresholds)``
+    """
+    y, s = _labels_and_class_scores(y_true, y_score)
+    k = s.shape[1]
+    _each_class_present(y, k, "the one-vs-rest ROC curve")
+    return [roc_curve((y == c).astype(np.int64), s[:, c]) for c in range(k)]
+
+
+def one_vs_rest_roc_auc(y_true, y_score):
+    """AUC of each class against the rest, exact (``roc_auc``'s rank statistic, ties half).
+
+    Returns ndarray (K,); ValueError for a class absent from ``y_true``.
+    """
+    y, s = _labels_and_class_scores(y_true, y_score)
+    k = s.shape[1]
+    _each_class_present(y, k, "the one-vs-rest ROC AUC")
+    return np.array([roc_auc((y == c).astype(np.int64), s[:, c]) for c in range(k)])
+
+
+def macro_roc_auc(y_true, y_score):
+    """Mean of the K one-vs-rest AUCs (scikit-learn's ``multi_class="ovr", average="macro"``).
+
+    scikit-learn also demands that each row of scores sums to 1; the AUC of class k
+    depends only on the order of column k, so any scores work here (logits too).
+    """
+    return float(np.mean(one_vs_rest_roc_auc(y_true, y_score)))
+
+
+def top_k_accuracy(y_true, y_score, k=5):
+    """Fraction of examples whose true class is among the ``k`` highest scores.
+
+    An example counts when fewer than k classes score STRICTLY higher than its true
+    class, so a tie at the boundary counts in its favour (TensorFlow's ``in_top_k``
+    rule; scikit-learn breaks such ties by class index instead: the two agree whenever
+    the scores of an example are distinct). ``k`` >= the number of classes gives 1.0;
+    ``k=1`` is the accuracy of ``argmax`` predictions when there are no ties.
+    """
+    y, s = _labels_and_class_scores(y_true, y_score)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"top_k_accuracy: k must be an integer >= 1, got {k!r}")
+    true_score = s[np.arange(y.shape[0]), y]
+    higher = np.sum(s > true_score[:, None], axis=1)
+    return float(np.mean(higher < k))
+
+
+class StreamingCategoricalAccuracy(_Streaming):
+    """argmax accuracy over the epoch for K-class probabilities (or logits) (B, K).
+
+    ``update(y_true, y_prob)`` takes integer labels (B,) / (B, 1) or one-hot rows
+    (B, K), so it serves both Keras names, "categorical_accuracy" (one-hot) and
+    "sparse_categorical_accuracy" (integers). ``result()`` is 0.0 before any update.
+    """
+
+    name = "categorical_accuracy"
+
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = str(name)  # e.g. "accuracy", the key a K-class model reports it under
+        super().__init__()
+
+    def reset(self):
+        self.correct = self.total = 0
+
+    def update(self, y_true, y_prob):
+        y, s = _labels_and_class_scores(y_true, y_prob)
+        self.correct += int(np.count_nonzero(np.argmax(s, axis=1) == y))
+        self.total += int(y.shape[0])
+
+    def result(self):
+        return self.correct / self.total if self.total else 0.0
+
+
+class StreamingSparseCategoricalAccuracy(StreamingCategoricalAccuracy):
+    """``StreamingCategoricalAccuracy`` under Keras's name for integer labels."""
+
+    name = "sparse_categorical_accuracy"
+
+
+class StreamingMacroAUC(_Streaming):
+    """Exact macro one-vs-rest AUC over the epoch (keeps every label and score row).
+
+    ``result()`` is nan while some class is missing from the labels seen (or holds all
+    of them), as ``StreamingAUC`` for one class, so that ``fit`` shows nan instead of
+    stopping.
+    """
+
+    name = "macro_auc"
+
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = str(name)  # e.g. "auc", the key a K-class model reports it under
+        super().__init__()
+
+    def reset(self):
+        self._y = []
+        self._s = []
+
+    def update(self, y_true, y_prob):
+        y, s = _labels_and_class_scores(y_true, y_prob)
+        self._y.append(y)
+        self._s.append(s)
+
+    def result(self):
+        if not self._y:
+            return float("nan")
+        y, s = np.concatenate(self._y), np.concatenate(self._s)
+        counts = np.bincount(y, minlength=s.shape[1])
+        if (counts == 0).any() or (counts == y.shape[0]).any():
+            return float("nan")
+        return macro_roc_auc(y, s)
+
+
+# Keras's names for the K-class metrics (compile(metrics=[...])).
+_STREAMING.update({"categorical_accuracy": StreamingCategoricalAccuracy,
+                   "sparse_categorical_accuracy": StreamingSparseCategoricalAccuracy,
+                   "macro_auc": StreamingMacroAUC})

@@ -167,3 +167,35 @@ def test_trained_model_heatmap_peaks_on_the_planted_square():
     assert heat.shape == (30, SIZE, SIZE) and heat.min() >= 0 and heat.max() <= 1
     assert peaks_on_square(xt[pos][..., 0], corners[pos]) <= 3              # brightness alone fails
     assert peaks_on_square(heat, corners[pos]) >= 24                        # Grad-CAM: most of 30
+
+
+def test_class_index_explains_that_class_logit_of_a_k_class_model():
+    from minicnn.layers import Softmax
+
+    def k_model(extra=()):
+        return Sequential([Conv2D(4, 3, padding="same"), ReLU(), GlobalAveragePooling2D(), Dense(3), *extra],
+                          input_shape=(9, 11, 2), seed=5, dtype=np.float64)
+
+    model = k_model()
+    x = np.random.default_rng(6).normal(size=(4, 9, 11, 2))
+    A = np.maximum(model.layers[0].forward(x), 0)
+    V = model.layers[3].params["W"]                      # (4 channels, 3 classes)
+    # the same closed form as for one logit, with column c of the Dense weights
+    for c in range(3):
+        expected = np.maximum(A @ V[:, c], 0)
+        peak = expected.max(axis=(1, 2), keepdims=True)
+        expected = np.divide(expected, peak, out=np.zeros_like(expected), where=peak > 0)
+        np.testing.assert_allclose(grad_cam(model, x, class_index=c), expected, atol=1e-12)
+    # None: each image's predicted class
+    predicted = model.predict_logits(x).argmax(axis=1)
+    per_class = np.stack([grad_cam(model, x, class_index=c) for c in range(3)])
+    np.testing.assert_allclose(grad_cam(model, x), per_class[predicted, np.arange(4)], atol=1e-12)
+    # a final Softmax is skipped: the map explains the logit, not the probability
+    with_softmax = k_model(extra=[Softmax()])
+    np.testing.assert_allclose(grad_cam(with_softmax, x, class_index=1), per_class[1], atol=1e-12)
+    for bad in (3, -1, 1.0, True):
+        with pytest.raises(ValueError, match="class_index"):
+            grad_cam(model, x, class_index=bad)
+    with pytest.raises(ValueError, match="class_index"):
+        grad_cam(cam_model(), x[..., :2], class_index=1)  # one output: only 0
+    np.testing.assert_allclose(grad_cam(cam_model(), x, class_index=0), grad_cam(cam_model(), x))

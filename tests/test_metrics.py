@@ -381,3 +381,193 @@ def test_matches_scikit_learn():
         prob_true, prob_pred = calibration_curve(y, s, n_bins=5)
         np.testing.assert_allclose(mp, prob_pred)
         np.testing.assert_allclose(fp_, prob_true)
+
+
+# =====================================================================================
+# More than two classes
+# =====================================================================================
+from hypothesis import assume, given, settings, strategies as st  # noqa: E402
+
+MC = settings(deadline=None, max_examples=60)
+
+
+@st.composite
+def multiclass_case(draw, min_n=1):
+    """(y_true, y_pred, y_score, K): labels, predictions and scores; scores may tie."""
+    k = draw(st.integers(2, 6))
+    n = draw(st.integers(min_n, 60))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    if draw(st.booleans()):  # often some classes absent: the degenerate cases
+        y = np.minimum(y, draw(st.integers(0, k - 1)))
+    pred = np.where(rng.random(n) < 0.5, y, rng.integers(0, k, n))
+    scores = rng.standard_normal((n, k)) + 2.0 * np.eye(k)[y]
+    if draw(st.booleans()):
+        scores = np.round(scores)  # many ties
+    return y, pred, scores, k
+
+
+def softmax_rows(s):
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@MC
+@given(case=multiclass_case())
+def test_multiclass_counts_and_ratios_equal_scikit_learn(case):
+    skm = pytest.importorskip("sklearn.metrics", reason="scikit-learn is an optional reference")
+    y, pred, _, k = case
+    labels = list(range(k))
+    cm = M.multiclass_confusion_matrix(y, pred, num_classes=k)
+    np.testing.assert_array_equal(cm, skm.confusion_matrix(y, pred, labels=labels))
+    assert cm.dtype == np.int64 and cm.sum() == len(y)
+    kw = {"labels": labels, "zero_division": 0}
+    np.testing.assert_allclose(M.per_class_sensitivity(y, pred, k), skm.recall_score(y, pred, average=None, **kw))
+    np.testing.assert_allclose(M.per_class_precision(y, pred, k), skm.precision_score(y, pred, average=None, **kw))
+    np.testing.assert_allclose(M.per_class_f1(y, pred, k), skm.f1_score(y, pred, average=None, **kw))
+    assert M.macro_f1(y, pred, k) == pytest.approx(skm.f1_score(y, pred, average="macro", **kw), abs=1e-12)
+    assert M.weighted_f1(y, pred, k) == pytest.approx(skm.f1_score(y, pred, average="weighted", **kw), abs=1e-12)
+    assert M.multiclass_accuracy(y, pred, k) == pytest.approx(skm.accuracy_score(y, pred), abs=1e-12)
+    # specificity: scikit-learn's one-vs-rest 2x2 matrices [[tn, fp], [fn, tp]] per class
+    mcm = skm.multilabel_confusion_matrix(y, pred, labels=labels)
+    tn, fp = mcm[:, 0, 0], mcm[:, 0, 1]
+    expected = np.divide(tn, tn + fp, out=np.zeros(k), where=(tn + fp) > 0)
+    np.testing.assert_allclose(M.per_class_specificity(y, pred, k), expected)
+
+
+@MC
+@given(case=multiclass_case())
+def test_one_vs_rest_roc_and_auc_equal_scikit_learn(case):
+    skm = pytest.importorskip("sklearn.metrics", reason="scikit-learn is an optional reference")
+    y, _, scores, k = case
+    counts = np.bincount(y, minlength=k)
+    assume((counts > 0).all() and (counts < len(y)).all())
+    curves = M.one_vs_rest_roc_curves(y, scores)
+    assert len(curves) == k
+    for c, (fpr, tpr, thr) in enumerate(curves):
+        s_fpr, s_tpr, s_thr = skm.roc_curve(y == c, scores[:, c], drop_intermediate=False)
+        np.testing.assert_allclose(fpr, s_fpr)
+        np.testing.assert_allclose(tpr, s_tpr)
+        np.testing.assert_array_equal(thr[1:], s_thr[1:])  # sklearn's first threshold differs by version
+    per_class = [skm.roc_auc_score(y == c, scores[:, c]) for c in range(k)]
+    np.testing.assert_allclose(M.one_vs_rest_roc_auc(y, scores), per_class, atol=1e-12)
+    assert M.macro_roc_auc(y, scores) == pytest.approx(np.mean(per_class), abs=1e-12)
+    # scikit-learn's multi-class form (probabilities rows summing to 1; K = 2 is its binary case)
+    if k > 2:
+        p = softmax_rows(scores)
+        assert M.macro_roc_auc(y, p) == pytest.approx(
+            skm.roc_auc_score(y, p, multi_class="ovr", average="macro", labels=list(range(k))), abs=1e-12)
+
+
+@MC
+@given(case=multiclass_case(), top=st.integers(1, 6))
+def test_top_k_accuracy_equals_scikit_learn_without_ties(case, top):
+    skm = pytest.importorskip("sklearn.metrics", reason="scikit-learn is an optional reference")
+    y, _, scores, k = case
+    scores = scores + np.random.default_rng(len(y)).random(scores.shape) * 1e-3  # break the ties
+    # scikit-learn reads K = 2 as a binary problem with one score column, and warns for k >= K
+    assume(2 < k and top < k)
+    expected = skm.top_k_accuracy_score(y, scores, k=top, labels=list(range(k)))
+    assert M.top_k_accuracy(y, scores, k=top) == pytest.approx(expected, abs=1e-12)
+    assert M.top_k_accuracy(y, scores, k=1) == pytest.approx(
+        M.multiclass_accuracy(y, scores.argmax(axis=1), k), abs=1e-12)
+
+
+def test_multiclass_hand_worked_case_and_degenerate_classes():
+    # 4 classes; class 3 never occurs and is never predicted; class 2 is never predicted.
+    y = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    pred = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    cm = M.multiclass_confusion_matrix(y, pred, num_classes=4)
+    np.testing.assert_array_equal(cm, [[2, 1, 0, 0], [1, 1, 0, 0], [1, 2, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(M.per_class_sensitivity(y, pred, 4), [2 / 3, 1 / 2, 0, 0])
+    np.testing.assert_allclose(M.per_class_precision(y, pred, 4), [2 / 4, 1 / 4, 0, 0])
+    # specificity of class 0: of the 5 non-0 examples, 3 were not called 0
+    np.testing.assert_allclose(M.per_class_specificity(y, pred, 4), [3 / 5, 3 / 6, 5 / 5, 8 / 8])
+    f1 = [2 * 2 / (4 + 2 + 1), 2 / (2 + 3 + 1), 0, 0]
+    np.testing.assert_allclose(M.per_class_f1(y, pred, 4), f1)
+    assert M.macro_f1(y, pred, 4) == pytest.approx(np.mean(f1))          # absent class 3 counts 0
+    assert M.macro_f1(y, pred) == pytest.approx(np.mean(f1[:3]))         # K inferred as 3
+    assert M.weighted_f1(y, pred, 4) == pytest.approx((3 * f1[0] + 2 * f1[1]) / 8)
+    assert M.multiclass_accuracy(y, pred) == pytest.approx(3 / 8)
+    # one-hot truth is read by its argmax
+    np.testing.assert_array_equal(M.multiclass_confusion_matrix(np.eye(4)[y], pred), cm)
+    # AUC for an absent class is undefined: the error names it
+    scores = np.random.default_rng(0).random((8, 4))
+    with pytest.raises(ValueError, match="class 3: it is absent"):
+        M.macro_roc_auc(y, scores)
+    with pytest.raises(ValueError, match="class 0: it is the only class"):
+        M.one_vs_rest_roc_curves(np.zeros(3, int), np.random.default_rng(0).random((3, 2)))
+
+
+def test_two_classes_agree_with_the_binary_functions():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 50)
+    s = rng.standard_normal(50) + y
+    pred = (s >= 0.5).astype(int)
+    np.testing.assert_array_equal(M.multiclass_confusion_matrix(y, pred), M.confusion_matrix(y, pred))
+    assert M.per_class_sensitivity(y, pred)[1] == pytest.approx(M.sensitivity(y, pred))
+    assert M.per_class_specificity(y, pred)[1] == pytest.approx(M.specificity(y, pred))
+    assert M.per_class_precision(y, pred)[1] == pytest.approx(M.precision(y, pred))
+    two_column = np.stack([-s, s], axis=1)
+    assert M.macro_roc_auc(y, two_column) == pytest.approx(M.roc_auc(y, s), abs=1e-12)
+    fpr, tpr, _ = M.one_vs_rest_roc_curves(y, two_column)[1]
+    b_fpr, b_tpr, _ = M.roc_curve(y, s)
+    np.testing.assert_array_equal(fpr, b_fpr)
+    np.testing.assert_array_equal(tpr, b_tpr)
+
+
+def test_top_k_counts_a_tie_at_the_boundary_in_favour_and_ties_in_auc_count_half():
+    scores = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.1, 0.1, 0.1]])
+    y = np.array([1, 0, 2])
+    # example 0: class 0 ties class 1 at the top -> a top-1 hit; example 2: all tie -> a hit
+    assert M.top_k_accuracy(y, scores, k=1) == pytest.approx(2 / 3)
+    assert M.top_k_accuracy(y, scores, k=2) == pytest.approx(2 / 3)
+    assert M.top_k_accuracy(y, scores, k=3) == 1.0
+    assert M.top_k_accuracy(y, scores, k=10) == 1.0
+    equal = np.ones((4, 3))
+    np.testing.assert_allclose(M.one_vs_rest_roc_auc([0, 1, 2, 0], equal), 0.5)  # all tied: 1/2
+
+
+def test_streaming_multiclass_metrics_accumulate_over_batches():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 40)
+    p = softmax_rows(rng.standard_normal((40, 3)) + 1.5 * np.eye(3)[y])
+    acc = M.get_streaming_metric("categorical_accuracy")
+    sparse = M.get_streaming_metric("sparse_categorical_accuracy")
+    auc = M.get_streaming_metric("macro_auc")
+    assert (acc.name, sparse.name, auc.name) == ("categorical_accuracy", "sparse_categorical_accuracy",
+                                                 "macro_auc")
+    assert acc.result() == 0.0 and math.isnan(auc.result())
+    auc.update(np.zeros(3, int), p[:3])                        # one class seen: nan, no error
+    assert math.isnan(auc.result())
+    auc.reset()
+    for start in range(0, 40, 16):
+        batch = slice(start, start + 16)
+        acc.update(np.eye(3)[y[batch]], p[batch])              # one-hot labels
+        sparse.update(y[batch, None], p[batch])                # integer labels (B, 1)
+        auc.update(y[batch], p[batch])
+    expected = M.multiclass_accuracy(y, p.argmax(axis=1))
+    assert acc.result() == pytest.approx(expected) and sparse.result() == pytest.approx(expected)
+    assert auc.result() == pytest.approx(M.macro_roc_auc(y, p))
+    assert M.StreamingCategoricalAccuracy(name="accuracy").name == "accuracy"
+    assert M.StreamingMacroAUC(name="auc").name == "auc"
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: M.multiclass_confusion_matrix([0, 1], [0]), "same length"),
+    (lambda: M.multiclass_confusion_matrix([], []), "empty"),
+    (lambda: M.multiclass_confusion_matrix([0, 1.5], [0, 1]), "whole numbers"),
+    (lambda: M.multiclass_confusion_matrix([0, -1], [0, 1]), "whole numbers"),
+    (lambda: M.multiclass_confusion_matrix([0, 3], [0, 1], num_classes=3), r"0\.\.2"),
+    (lambda: M.multiclass_confusion_matrix([0, 1], [0, 1], num_classes=1), "num_classes"),
+    (lambda: M.multiclass_confusion_matrix([[0.5, 0.5]], [0]), "one-hot"),
+    (lambda: M.multiclass_confusion_matrix(["a"], [0]), "dtype"),
+    (lambda: M.macro_roc_auc([0, 1], [0.2, 0.8]), "K >= 2"),
+    (lambda: M.macro_roc_auc([0, 1], [[0.2, np.nan], [0.1, 0.9]]), "NaN"),
+    (lambda: M.macro_roc_auc([0, 1, 2], [[0.2, 0.8], [0.1, 0.9], [0.3, 0.7]]), r"0\.\.1"),
+    (lambda: M.top_k_accuracy([0, 1], [[0.2, 0.8], [0.1, 0.9]], k=0), "k must be"),
+])
+def test_multiclass_bad_input_raises_value_error_naming_the_problem(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

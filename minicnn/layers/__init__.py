@@ -20,6 +20,7 @@ from .dense import Dense, Flatten
 from .dropout import Dropout
 from .normalization import BatchNormalization
 from .pooling import GlobalAveragePooling2D, MaxPool2D
+from .softmax import Softmax  # noqa: F401
 
 __all__ = [
     "Layer", "LAYER_REGISTRY", "Conv2D", "MaxPool2D", "GlobalAveragePooling2D", "Dense", "Flatten",

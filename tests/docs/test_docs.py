@@ -173,7 +173,7 @@ def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_r
 
 def test_the_learning_pages_exist_and_have_code():
     names = {p.name for p in PAGES}
-    assert {"walkthrough.md", "write_a_layer.md", "kernels.md"} <= names
+    assert {"walkthrough.md", "write_a_layer.md", "kernels.md", "softmax.md"} <= names
     for page in PAGES:
         blocks = parse_blocks(page.read_text(encoding="utf-8"), page.name)
         steps = runnable_steps(blocks)

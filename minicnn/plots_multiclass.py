@@ -1,0 +1,85 @@
+"""Figures for a K-class model: the K x K confusion matrix and one-vs-rest ROC curves.
+
+The same conventions as ``minicnn.plots`` (whose helpers these use): each function
+draws one figure on an Agg canvas (never ``pyplot``), writes it as a PNG to ``path``
+(creating the folder) and returns ``path`` as a string. Labels and scores follow
+the K-class section of ``minicnn.metrics``: integer labels 0..K-1 (or one-hot rows),
+one row of K scores per example.
+"""
+
+import numpy as np
+
+from . import metrics as M
+from .plots import _new_figure, _save
+
+__all__ = ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot"]
+
+
+def _names(class_names, k):
+    if class_names is None:
+        return [str(c) for c in range(k)]
+    names = [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"class_names has {len(names)} names but there are {k} classes")
+    return names
+
+
+def multiclass_confusion_matrix_plot(y_true, y_pred, path, class_names=None, num_classes=None,
+                                     title="Confusion matrix"):
+    """The K x K confusion matrix: counts, and the share of each true class in every cell.
+
+    Rows are the truth, columns the prediction. Cells are shaded by their row rate, so
+    the diagonal reads as each class's sensitivity (recall); the title adds the
+    accuracy and the macro F1. ``class_names`` (K names, in label order) default to
+    the label numbers; K comes from ``num_classes``, else from ``class_names``, else
+    from the labels.
+    """
+    if num_classes is None and class_names is not None:
+        num_classes = len(class_names)
+    cm = M.multiclass_confusion_matrix(y_true, y_pred, num_classes)
+    k = cm.shape[0]
+    names = _names(class_names, k)
+    rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    side = 1.4 * k + 2.0
+    fig = _new_figure(side + 0.4, side)
+    ax = fig.subplots()
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            color = "white" if rates[i, j] > 0.6 else "black"
+            ax.text(j, i, f"{cm[i, j]}\n{100 * rates[i, j]:.1f}%", ha="center", va="center",
+                    color=color, fontsize=9)
+    ax.set_xticks(range(k), [f"predicted\n{n}" for n in names], fontsize=8)
+    ax.set_yticks(range(k), [f"true {n}" for n in names], fontsize=8, rotation=90, va="center")
+    accuracy = np.trace(cm) / cm.sum()
+    ax.set_title(f"{title}\naccuracy {accuracy:.3f}, macro F1 "
+                 f"{M.macro_f1(y_true, y_pred, k):.3f} (row % = share of the true class)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def one_vs_rest_roc_plot(y_true, y_score, path, class_names=None, title="One-vs-rest ROC curves"):
+    """One ROC curve per class (that class against all the others), AUC in the legend.
+
+    The title gives the macro AUC (the mean of the K curves' areas). Every class must
+    be present in ``y_true``: a curve for an absent class is undefined (ValueError
+    naming it, from ``metrics.one_vs_rest_roc_curves``).
+    """
+    curves = M.one_vs_rest_roc_curves(y_true, y_score)
+    aucs = M.one_vs_rest_roc_auc(y_true, y_score)
+    names = _names(class_names, len(curves))
+    fig = _new_figure(5.5, 5.5)
+    ax = fig.subplots()
+    for (fpr, tpr, _), auc, name in zip(curves, aucs, names):
+        ax.plot(fpr, tpr, lw=2, label=f"{name} vs rest: AUC = {auc:.3f}")
+    ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
+    ax.set_xlabel("1 - specificity (false positive rate)")
+    ax.set_ylabel("sensitivity (true positive rate)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"{title}\nmacro AUC {float(np.mean(aucs)):.3f}", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
