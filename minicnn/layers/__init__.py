@@ -10,6 +10,7 @@ Dense, Flatten             dense.py                    Dense, Flatten
 ReLU, Sigmoid              activations.py              ReLU, Activation("sigmoid")
 Dropout                    dropout.py                  Dropout
 BatchNormalization         normalization.py           BatchNormalization
+Softmax                    softmax.py                  Softmax
 =========================  ==========================  =====================
 """
 
@@ -20,9 +21,9 @@ from .dense import Dense, Flatten
 from .dropout import Dropout
 from .normalization import BatchNormalization
 from .pooling import GlobalAveragePooling2D, MaxPool2D
-from .softmax import Softmax  # noqa: F401
+from .softmax import Softmax
 
 __all__ = [
     "Layer", "LAYER_REGISTRY", "Conv2D", "MaxPool2D", "GlobalAveragePooling2D", "Dense", "Flatten",
-    "ReLU", "Sigmoid", "Dropout", "BatchNormalization",
+    "ReLU", "Sigmoid", "Softmax", "Dropout", "BatchNormalization",
 ]
