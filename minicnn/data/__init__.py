@@ -24,10 +24,11 @@ from .augment import *  # noqa: F401,F403 - RandomRotation, RandomZoom, ... (see
 from .jitter import *  # noqa: F401,F403 - RandomTranslation, RandomResizedCrop, RandomBrightness
 from .sharpness import *  # noqa: F401,F403 - RandomSharpness, gaussian_blur
 from .splits import *  # noqa: F401,F403 - stratified group split, patient ids, ... (splits.__all__)
+from .equalize import *  # noqa: F401,F403 - equalize_histogram, clahe, HistogramEqualization, CLAHE
 
 __all__ = [
     "AUTOTUNE", "ArraySource", "Dataset", "DownloadError", "FileSource", "IMAGE_EXTENSIONS",
     "PNEUMONIAMNIST_CLASSES", "UnreadableImageError", "array_dataset", "decode_image",
     "decode_many", "download", "file_md5", "find_image_files", "image_dataset_from_directory",
     "load_medmnist", "medmnist_dataset", "minicnn_home", "pneumoniamnist",
-] + augment.__all__ + jitter.__all__ + sharpness.__all__ + splits.__all__
+] + augment.__all__ + jitter.__all__ + sharpness.__all__ + splits.__all__ + equalize.__all__
