@@ -125,7 +125,8 @@ def _checked_batch(images, owner):
     if x.shape[0] and (x.shape[1] == 0 or x.shape[2] == 0):
         raise ValueError(f"{owner}: images must be at least 1x1 pixels, got shape {np.shape(images)}")
     if not np.isfinite(x).all():
-        raise ValueError(f"{owner}: images contain NaN or infinite values; equalization needs finite pixels")
+        raise ValueError(f"{owner}: images contain NaN or infinite values; equalization needs "
+                         "finite pixels")
     return x, single
 
 
@@ -168,7 +169,7 @@ def equalize_histogram(images, value_range=(0, 255), nbins=256):
 
 
 def equalize_histogram_reference(x, low, high, nbins):
-    """NumPy reference: for each (H, W) plane of the (N, H, W, C) batch ``x``, the steps of the module docstring.
+    """NumPy reference: the steps of the module docstring for each (H, W) plane of ``x`` (N, H, W, C).
 
     Computed in the dtype of ``x`` where scikit-image does (bin edges and centres, the cdf
     rounded to it) and in float64 where it does (``np.interp``).
@@ -490,7 +491,7 @@ def _grey_bins_numba(plane, consts, nbins, bins):
 
 @numba.njit(cache=True)
 def _clip_histogram_numba(hist, limit):
-    """:func:`clip_histogram_reference` in place, as loops (the count of bins below the limit kept up to date)."""
+    """:func:`clip_histogram_reference` in place, as loops (keeping count of the bins below the limit)."""
     nbins = hist.size
     excess = 0
     for j in range(nbins):
@@ -618,8 +619,9 @@ def _clahe_numba(x, consts, kh, kw, count_limit, nbins, out):
 class HistogramEqualization(_Augmentation):
     """:func:`equalize_histogram` as a preprocessing layer: not random, so it applies at inference too.
 
-    Keras 3's ``Equalization(value_range, bins)`` is the same idea with PIL's integer
-    look-up-table arithmetic; this one follows scikit-image's ``equalize_hist``.
+    Keras 3's ``keras.layers.Equalization(value_range=(0, 255), bins=256)`` is the same idea
+    (per channel, output in ``value_range``); this layer follows scikit-image's
+    ``equalize_hist`` arithmetic and is not checked against Keras's.
 
     Parameters
     ----------

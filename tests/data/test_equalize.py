@@ -1,4 +1,4 @@
-"""Histogram equalization and CLAHE: kernels equal their references, both equal scikit-image, invariants, errors."""
+"""Histogram equalization and CLAHE: kernels equal references, both equal scikit-image; invariants, errors."""
 
 import os
 import pathlib
@@ -18,7 +18,7 @@ VALUE_RANGES = [(0, 255), (0, 1), (-1, 1), (-50.5, 1000.0)]
 
 
 def images(rng, shape, value_range, kind, dtype, levels=256):
-    """A batch of one of three kinds: spread-out values, few grey levels (ties, bin edges), constant planes."""
+    """A batch of one kind: spread-out values, few grey levels (ties, bin edges), or constant planes."""
     lo, hi = value_range
     if kind == "uniform":
         x = rng.uniform(lo, hi, shape)
@@ -187,7 +187,8 @@ def test_clahe_equals_skimage(case, clip_limit, data):
 
 
 def test_clip_histogram_equals_skimage():
-    adapthist = pytest.importorskip("skimage.exposure._adapthist", reason="scikit-image is an optional reference")
+    adapthist = pytest.importorskip("skimage.exposure._adapthist",
+                                    reason="scikit-image is an optional reference")
     clip = getattr(adapthist, "clip_histogram", None)
     if clip is None:
         pytest.skip("this scikit-image has no clip_histogram to compare with")
@@ -208,7 +209,8 @@ def chest_xrays(size, count=4):
         files += sorted((pathlib.Path(root) / folder).glob("*.jpeg"))[: count // 4 or 1]
     if not files:
         pytest.skip(f"no chest X-rays under {root}")
-    return np.stack([decode_image(f, (size, size), color_mode="grayscale") for f in files]).astype(np.float32)
+    decoded = [decode_image(f, (size, size), color_mode="grayscale") for f in files]
+    return np.stack(decoded).astype(np.float32)
 
 
 @pytest.mark.parametrize("size", [128, 224])
