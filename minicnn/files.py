@@ -90,7 +90,7 @@ def ordinary_permissions(path):
 
 @contextlib.contextmanager
 def atomic_write(path, prefix=".minicnn-", suffix=".tmp"):
-    """Open a temporary file beside ``path`` for binary writing; on success, rename it over ``path``.
+    """Open a temporary file beside ``path`` for binary writing; on success, rename it over it.
 
     The data is flushed to disk before the rename, and ``os.replace`` is atomic, so ``path``
     is either its old self or complete: never half written. If the block raises (an
