@@ -389,6 +389,9 @@ def _read_config(archive):
     shape, _, dtype, offset = archive.header(_CONFIG_KEY, _MAX_CONFIG_BYTES)
     if shape != () or dtype.kind != "U":
         raise _Refused(f"'{_CONFIG_KEY}' must be a unicode string, got {dtype} {shape}")
+    if archive.members[_CONFIG_KEY].file_size != offset + dtype.itemsize:
+        raise _Refused(f"'{_CONFIG_KEY}' declares a {dtype.itemsize:,}-byte string but holds "
+                       f"{archive.members[_CONFIG_KEY].file_size - offset:,} bytes")
     text = np.empty((), dtype)
     archive.read_into(_CONFIG_KEY, text, False, offset)
     try:

@@ -575,3 +575,13 @@ def test_check_metadata_refuses_image_keys_for_a_model_without_image_input():
     model.metadata = {"image_size": [4, 1]}
     with pytest.raises(ValueError, match="image_size"):
         check_metadata(model)
+
+
+def test_an_architecture_string_declaring_gigabytes_is_refused_before_allocating(tmp_path):
+    good = small_model().save(tmp_path / "good.npz")
+    entries = [e for e in stored_entries(good) if e[0] != "__minicnn_config__.npy"]
+    fake = npy_header((), "<U100000000") + b"{}\0\0\0"  # says 400 MB of text, holds 5 bytes
+    entries.append(("__minicnn_config__.npy", fake, zipfile.ZIP_STORED, zlib.crc32(fake), len(fake)))
+    write_zip(tmp_path / "text.npz", entries)
+    with pytest.raises(ValueError, match=r"text.npz.*400,000,000-byte string"):
+        Sequential.load(tmp_path / "text.npz")
