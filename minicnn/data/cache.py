@@ -204,8 +204,7 @@ def build_cache(npy_path, json_path, key, shape, fill):
     os.makedirs(directory, exist_ok=True)
     npy_prefix = os.path.basename(npy_path) + ".tmp-"
     json_prefix = os.path.basename(json_path) + ".tmp-"
-    for prefix in (npy_prefix, json_prefix):
-        remove_stale_temporaries(directory, prefix, "")
+    remove_stale_temporaries(directory, npy_prefix, "")  # atomic_write cleans the header's
     _remove(json_path)  # from here on the old cache is invalid, whatever happens
     shape = tuple(int(d) for d in shape)
     fd, tmp_npy = tempfile.mkstemp(prefix=temporary_prefix(npy_prefix), dir=directory)
