@@ -465,7 +465,9 @@ def test_a_member_far_larger_than_its_array_is_refused_before_inflating(tmp_path
     head = npy_header((18, 1)) + np.zeros(18, np.float32).tobytes()
     size = 64 << 20
     raw, crc = deflated_zeros(size, head=head)
-    entries.append(("layers.3.params.W.npy", raw, zipfile.ZIP_DEFLATED, crc, size))
+    # A wrong CRC, which zipfile only notices at the member's end: a loader that inflated
+    # the member would fail with "Bad CRC-32" instead of naming its size.
+    entries.append(("layers.3.params.W.npy", raw, zipfile.ZIP_DEFLATED, crc ^ 1, size))
     write_zip(tmp_path / "padded.npz", entries)
     with pytest.raises(ValueError, match=r"padded.npz.*'layers.3.params.W'.*67,108,864 bytes"):
         Sequential.load(tmp_path / "padded.npz")
