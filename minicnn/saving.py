@@ -1,32 +1,83 @@
 """Saving and loading models: one ``.npz`` file, architecture as JSON plus arrays, no pickle.
 
-The file holds
+The file is a zip (``numpy.savez``) holding
 
-* ``__minicnn_config__``: a NumPy unicode array with the JSON architecture: each layer's
-  class name and constructor arguments (``Layer.get_config()``), the names of its params
-  and state arrays, the model's input shape, dtype, name and a user ``metadata`` dict;
-* ``layers.<i>.params.<name>`` and ``layers.<i>.state.<name>``: every array, as is.
+* ``__minicnn_config__.npy``: a NumPy unicode array with the JSON architecture: each
+  layer's class name and constructor arguments (``Layer.get_config()``), the names of its
+  params and state arrays, the model's input shape, dtype, name and a user ``metadata`` dict;
+* ``layers.<i>.params.<name>.npy`` and ``layers.<i>.state.<name>.npy``: every array, as is.
 
-Loading rebuilds each layer from ``LAYER_REGISTRY`` (every ``Layer`` subclass registers
-itself by class name), builds the model, and copies the arrays in, so predictions are
-bit-identical. ``np.load(..., allow_pickle=False)`` means a model file can never run code.
+Loading treats the file as hostile until proven otherwise, and allocates nothing the file
+asks for before it has checked it:
+
+1. The zip directory is read (not the members). The architecture member must be small;
+   it is the only one read before the checks below.
+2. The JSON is checked against a schema: the known keys and their types; each layer's
+   class must be registered (``LAYER_REGISTRY``) and its arguments must be the
+   constructor's (``layer_schema``: names from the signature, types from the defaults);
+   each layer is then constructed (constructors allocate nothing).
+3. Every array the architecture implies is predicted, shape by shape, from the layers'
+   arguments and the shapes flowing through them (``expected_arrays``), and the total is
+   compared with ``max_bytes``: a 9 KB file declaring ``Dense(units=10**6)`` stops here.
+4. The members must be exactly those arrays (no missing, no extra one, which is never
+   read); each member's ``.npy`` header (a few bytes at its start) must declare the
+   predicted shape and the model's dtype, and its uncompressed size in the zip
+   directory must be exactly header plus data: a member padded to 2 GiB is refused
+   before it is inflated.
+5. Only then is the model built, and each array is read straight into the layer's own
+   buffer; an array with NaN or infinity is refused.
+
+Every failure is a ``ValueError`` naming the file and the problem. ``allow_pickle`` is
+never on: an object array is refused from its header, and nothing in a model file can
+run code. Layer classes outside ``minicnn.layers`` (your own, registered by importing
+their module) are trusted: their arrays are sized from the file's headers (still within
+``max_bytes``), and their ``build`` runs before the shapes it made are compared.
+
+``check_metadata`` validates the metadata a prediction needs (threshold, class names,
+image size, colour mode) against the loaded model.
 """
 
 import importlib
+import inspect
 import json
+import math
+import numbers
 import os
 import pkgutil
+import zipfile
+import zlib
 
 import numpy as np
 
 from .files import atomic_write
 from .layers.base import LAYER_REGISTRY
+from .layers.conv import Conv2D
+from .layers.dense import Dense
+from .layers.normalization import BatchNormalization
 
-__all__ = ["save_model", "load_model", "model_config"]
+__all__ = ["save_model", "load_model", "model_config", "check_metadata", "layer_schema",
+           "expected_arrays", "DEFAULT_MAX_BYTES"]
 
 _FORMAT = "minicnn.Sequential"
 _FORMAT_VERSION = 1
 _CONFIG_KEY = "__minicnn_config__"
+_TOP_LEVEL_KEYS = {"format", "format_version", "name", "input_shape", "dtype", "layers",
+                   "metadata"}
+_LAYER_KEYS = {"class_name", "config", "params", "state"}
+
+#: Largest total size of the weights (params and state) a file may declare, in bytes.
+#: Building also allocates a gradient per parameter, so loading needs a few times this.
+DEFAULT_MAX_BYTES = 1 << 30
+_MAX_CONFIG_BYTES = 16 << 20  # the JSON architecture of any real model is a few KB
+_MAX_NPY_HEADER = 1 << 16     # an .npy header is 64 to a few hundred bytes
+
+# Reading a zip member can fail in all of these ways; each means "damaged file".
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                NotImplementedError, RuntimeError)
+
+
+class _Refused(ValueError):
+    """A problem with the file; ``load_model`` adds the file's name."""
 
 
 def _import_all_layer_modules():
@@ -44,6 +95,7 @@ def _json_default(value):
     raise TypeError(f"{value!r} ({type(value).__name__}) is not JSON serialisable")
 
 
+# --- saving ----------------------------------------------------------------------------------
 def model_config(model, metadata):
     """The JSON-able description of ``model``: format, input shape, dtype, layers, metadata."""
     layers = []
@@ -99,58 +151,443 @@ def save_model(model, path, metadata=None):
     return path
 
 
-def load_model(path, model_class):
+# --- the schema: what a layer entry may say --------------------------------------------------
+def layer_schema(layer_class):
+    """The constructor arguments of ``layer_class``: ``{name: inspect.Parameter}``, in order.
+
+    Read from the signature of ``__init__``, so it follows the layer classes: an argument
+    in a file that the constructor does not take is unknown, one it requires is missing,
+    and an argument whose default is a bool, a number or a string must be one too.
+    """
+    signature = inspect.signature(layer_class.__init__)
+    return {name: p for name, p in list(signature.parameters.items())[1:]
+            if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)}
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_plain(value):
+    """None, a bool, a finite number, a string, or a flat list of those: all a layer takes."""
+    leaf = (value is None or isinstance(value, (bool, str)) or _is_number(value))
+    return leaf or (isinstance(value, list) and all(_is_plain(v) and not isinstance(v, list)
+                                                    for v in value))
+
+
+def _argument_problem(name, value, parameter):
+    """Why ``value`` cannot be the argument ``name``, or None."""
+    if not _is_plain(value):
+        return (f"argument {name!r} is {value!r}; layer arguments are finite numbers, strings, "
+                "booleans, None or flat lists of those")
+    default = parameter.default
+    if name == "name":
+        wanted, ok = "a string or null", value is None or isinstance(value, str)
+    elif default is inspect.Parameter.empty or default is None:
+        return None  # the constructor checks it
+    elif isinstance(default, bool):
+        wanted, ok = "true or false", isinstance(value, bool)
+    elif isinstance(default, numbers.Real):
+        wanted = "a number (or a list of numbers)"
+        ok = _is_number(value) or (isinstance(value, list) and all(map(_is_number, value)))
+    elif isinstance(default, str):
+        wanted, ok = "a string", isinstance(value, str)
+    else:
+        return None
+    return None if ok else f"argument {name!r} must be {wanted}, got {value!r}"
+
+
+def _check_top_level(config):
+    """Check the architecture's own keys; return ``(input_shape, dtype, name, metadata)``."""
+    if not isinstance(config, dict) or config.get("format") != _FORMAT:
+        raise _Refused("is not a minicnn Sequential model")
+    unknown = sorted(set(config) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise _Refused(f"the architecture has unknown key(s) {', '.join(map(repr, unknown))}")
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _Refused(f"'format_version' must be a positive integer, got {version!r}")
+    if version > _FORMAT_VERSION:
+        raise _Refused(f"was written by a newer minicnn (format {version}); upgrade minicnn")
+    shape = config.get("input_shape")
+    if (not isinstance(shape, list) or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        raise _Refused(f"'input_shape' must be a list of positive integers, got {shape!r}")
+    if config.get("dtype") not in ("float32", "float64"):
+        raise _Refused(f"'dtype' must be \"float32\" or \"float64\", got {config.get('dtype')!r}")
+    name = config.get("name")
+    if not isinstance(name, str):
+        raise _Refused(f"the model's 'name' must be a string, got {name!r}")
+    metadata = config.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise _Refused(f"'metadata' must be a dict, got {type(metadata).__name__}")
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise _Refused(f"'layers' must be a non-empty list, got {type(layers).__name__} "
+                       f"{str(layers)[:60]}")
+    return tuple(shape), np.dtype(config["dtype"]), name, metadata or {}
+
+
+def _make_layer(i, entry):
+    """Check one layer entry against the schema and construct the layer (nothing built)."""
+    if not isinstance(entry, dict):
+        raise _Refused(f"layer {i} is not a dict but {type(entry).__name__} {str(entry)[:60]!r}")
+    keys = set(entry)
+    if keys != _LAYER_KEYS:
+        missing, extra = sorted(_LAYER_KEYS - keys), sorted(keys - _LAYER_KEYS)
+        raise _Refused(f"layer {i} must have exactly the keys {sorted(_LAYER_KEYS)}"
+                       + (f"; missing {', '.join(map(repr, missing))}" if missing else "")
+                       + (f"; unknown {', '.join(map(repr, extra))}" if extra else ""))
+    class_name = entry["class_name"]
+    if not isinstance(class_name, str):
+        raise _Refused(f"layer {i}: 'class_name' must be a string, got {class_name!r}")
+    layer_class = LAYER_REGISTRY.get(class_name)
+    if layer_class is None:
+        raise _Refused(f"uses layer class {class_name!r} (layer {i}), which minicnn does not "
+                       "know; import the module that defines it first")
+    where = f"layer {i} ({class_name})"
+    for kind in ("params", "state"):
+        names = entry[kind]
+        if (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+                or len(set(names)) != len(names)):
+            raise _Refused(f"{where}: {kind!r} must be a list of distinct names, got {names!r}")
+    arguments = entry["config"]
+    if not isinstance(arguments, dict):
+        raise _Refused(f"{where}: 'config' must be a dict of constructor arguments, "
+                       f"got {arguments!r}")
+    schema = layer_schema(layer_class)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD
+                    for p in inspect.signature(layer_class.__init__).parameters.values())
+    for name in arguments:
+        if name not in schema and not takes_any:
+            raise _Refused(f"{where}: unknown argument {name!r} ({class_name} takes "
+                           f"{', '.join(schema)})")
+    for name, parameter in schema.items():
+        if name not in arguments:
+            if parameter.default is inspect.Parameter.empty:
+                raise _Refused(f"{where}: argument {name!r} is missing")
+            continue
+        problem = _argument_problem(name, arguments[name], parameter)
+        if problem:
+            raise _Refused(f"{where}: {problem}")
+    try:
+        return layer_class(**arguments)
+    except (TypeError, ValueError) as error:
+        raise _Refused(f"{where} cannot be made from its arguments {arguments}: {error}") from None
+
+
+# --- the arrays each layer will make, known before it makes them ----------------------------
+def _dense_arrays(layer, shape):
+    if len(shape) != 1:
+        raise ValueError(f"{layer.name} (Dense): expects flat examples of shape (features,), "
+                         f"got example shape {shape}; put a Flatten() before it")
+    params = {"W": (shape[0], layer.units)}
+    if layer.use_bias:
+        params["b"] = (layer.units,)
+    return params, {}
+
+
+def _conv_arrays(layer, shape):
+    layer.compute_output_shape(shape)  # raises on anything but (H, W, C) large enough
+    kh, kw = layer.kernel_size
+    params = {"W": (kh, kw, shape[2], layer.filters)}
+    if layer.use_bias:
+        params["b"] = (layer.filters,)
+    return params, {}
+
+
+def _batchnorm_arrays(layer, shape):
+    if len(shape) < 1:
+        raise ValueError(f"{layer.name} (BatchNormalization): needs inputs with a channel axis")
+    channels = (shape[-1],)
+    return ({"gamma": channels, "beta": channels},
+            {"moving_mean": channels, "moving_variance": channels})
+
+
+# The layers of minicnn.layers that own arrays, and the shapes their build() makes. The
+# others own none. tests/test_saving.py builds every library layer and compares, so a new
+# layer with arrays (or a changed build) fails there until it is described here.
+_ARRAY_SHAPES = {Dense: _dense_arrays, Conv2D: _conv_arrays, BatchNormalization: _batchnorm_arrays}
+
+
+def expected_arrays(layer, input_shape):
+    """``{"params": {name: shape}, "state": {name: shape}}`` that ``layer.build(input_shape)``
+    will create, computed without building; None for a layer class outside ``minicnn.layers``
+    (its shapes cannot be known before its own code runs). Raises ValueError when the layer
+    cannot take ``input_shape``.
+    """
+    input_shape = tuple(int(d) for d in input_shape)
+    rule = _ARRAY_SHAPES.get(type(layer))
+    if rule is not None:
+        params, state = rule(layer, input_shape)
+        return {"params": params, "state": state}
+    if type(layer).__module__.startswith("minicnn.layers."):
+        return {"params": {}, "state": {}}
+    return None
+
+
+def _nbytes(shape, dtype):
+    return math.prod(shape) * dtype.itemsize  # Python ints: no overflow for any declaration
+
+
+# --- reading members without trusting them ---------------------------------------------------
+class _Archive:
+    """The members of an open zip, by array key; each read only when asked, and bounded."""
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.members = {}
+        self.others = []
+        for info in archive.infolist():
+            name = info.filename
+            key = name[:-4] if name.endswith(".npy") else None
+            if key is None:
+                self.others.append(name)
+            elif key in self.members:
+                raise _Refused(f"holds two members named {name!r}")
+            else:
+                self.members[key] = info
+
+    def header(self, key, limit):
+        """``(shape, fortran_order, dtype, data_offset)`` of member ``key``, refusing a
+        member whose uncompressed size could not fit a header and ``limit`` data bytes."""
+        info = self.members[key]
+        if info.file_size > limit + _MAX_NPY_HEADER:
+            raise _Refused(f"member {key!r} is {info.file_size:,} bytes uncompressed, far more "
+                           f"than the {limit:,} bytes its array needs; refused without "
+                           "inflating it")
+        with self.archive.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise _Refused(f"member {key!r} is in .npy format {version}, not 1.0 or 2.0")
+            return shape, fortran_order, dtype, stream.tell()
+
+    def read_into(self, key, target, fortran_order, offset):
+        """Fill ``target`` (C-contiguous) with the data of member ``key``."""
+        buffer = np.empty(target.shape[::-1], target.dtype) if fortran_order else target
+        view = memoryview(buffer.reshape(-1).view(np.uint8))
+        with self.archive.open(self.members[key]) as stream:
+            stream.read(offset)
+            filled = 0
+            while filled < len(view):
+                n = stream.readinto(view[filled:])
+                if not n:
+                    raise _Refused(f"member {key!r} ends after {filled:,} of its "
+                                   f"{len(view):,} data bytes")
+                filled += n
+        if fortran_order:
+            target[...] = buffer.T
+
+
+def _read_config(archive):
+    if _CONFIG_KEY not in archive.members:
+        raise _Refused(f"is not a readable minicnn model file (no '{_CONFIG_KEY}' entry)")
+    shape, _, dtype, offset = archive.header(_CONFIG_KEY, _MAX_CONFIG_BYTES)
+    if shape != () or dtype.kind != "U":
+        raise _Refused(f"'{_CONFIG_KEY}' must be a unicode string, got {dtype} {shape}")
+    if archive.members[_CONFIG_KEY].file_size != offset + dtype.itemsize:
+        raise _Refused(f"'{_CONFIG_KEY}' declares a {dtype.itemsize:,}-byte string but holds "
+                       f"{archive.members[_CONFIG_KEY].file_size - offset:,} bytes")
+    text = np.empty((), dtype)
+    archive.read_into(_CONFIG_KEY, text, False, offset)
+    try:
+        return json.loads(str(text[()]))
+    except (ValueError, RecursionError) as error:
+        raise _Refused(f"its architecture is not valid JSON ({type(error).__name__}: "
+                       f"{str(error)[:200]})") from None
+
+
+def _plan(archive, config, max_bytes):
+    """Every check that needs no allocation; returns the layers, model settings and plan.
+
+    The plan lists ``(i, kind, name, shape, fortran_order, offset)`` for every array, in
+    file order; the total of the shapes is within ``max_bytes``.
+    """
+    input_shape, dtype, name, metadata = _check_top_level(config)
+    _import_all_layer_modules()
+    entries = config["layers"]
+    layers = [_make_layer(i, entry) for i, entry in enumerate(entries)]
+    plan, total, shape = [], 0, input_shape
+    for i, (layer, entry) in enumerate(zip(layers, entries)):
+        where = f"layer {i} '{layer.name}' ({type(layer).__name__})"
+        try:
+            expected = expected_arrays(layer, shape)
+            out = tuple(int(d) for d in layer.compute_output_shape(shape))
+        except (ValueError, TypeError, IndexError) as error:
+            raise _Refused(f"{where} cannot take input of shape {(None,) + shape}: "
+                           f"{error}") from None
+        if any(d <= 0 for d in out):
+            raise _Refused(f"{where}: input of shape {(None,) + shape} gives an empty output "
+                           f"{(None,) + out}")
+        for kind in ("params", "state"):
+            declared = entry[kind]
+            if expected is not None and sorted(declared) != sorted(expected[kind]):
+                raise _Refused(f"{where} has {kind} {sorted(expected[kind])}, the file "
+                               f"declares {sorted(declared)}")
+            for array in declared:
+                key = f"layers.{i}.{kind}.{array}"
+                if key not in archive.members:
+                    raise _Refused(f"array {key!r} is missing ({where} needs it)")
+                if expected is not None:
+                    want = tuple(expected[kind][array])
+                else:  # a layer of your own: sized by its file header, bounded by the limit
+                    want = tuple(archive.header(key, max_bytes)[0])
+                size = _nbytes(want, dtype)
+                total += size
+                if total > max_bytes:
+                    raise _Refused(
+                        f"{where} needs {kind} {array!r} of shape {want} ({size:,} bytes as "
+                        f"{dtype}), which takes the weights the file declares to {total:,} "
+                        f"bytes, above the limit of {max_bytes:,} bytes; if this model is "
+                        "really that large, pass max_bytes to minicnn.saving.load_model")
+                file_shape, fortran_order, file_dtype, offset = archive.header(key, size)
+                if file_dtype.hasobject or file_dtype != dtype or tuple(file_shape) != want:
+                    raise _Refused(f"member {key!r} holds {file_dtype} {tuple(file_shape)}; "
+                                   f"{where} needs {dtype} {want}")
+                if archive.members[key].file_size != offset + size:
+                    raise _Refused(f"member {key!r} is {archive.members[key].file_size:,} bytes "
+                                   f"uncompressed; a {dtype} {want} array is {offset + size:,} "
+                                   "with its header")
+                plan.append((i, kind, array, want, fortran_order, offset))
+        shape = out
+    used = {f"layers.{i}.{kind}.{array}" for i, kind, array, *_ in plan} | {_CONFIG_KEY}
+    unexpected = sorted(set(archive.members) - used) + sorted(archive.others)
+    if unexpected:
+        raise _Refused(f"holds unexpected member(s) {', '.join(map(repr, unexpected[:5]))}"
+                       f"{' ...' if len(unexpected) > 5 else ''} that no layer declares "
+                       "(not read)")
+    return layers, (input_shape, dtype, name, metadata), plan
+
+
+def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES):
     """Rebuild a model written by ``save``; ``model.metadata`` holds its metadata.
+
+    The file is checked completely before anything it declares is allocated (see the
+    module docstring); ``max_bytes`` bounds the total size of its weights.
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
     ValueError
-        The file is not a minicnn model, or is damaged; the message names it.
+        The file is not a minicnn model, is damaged, declares more than ``max_bytes`` of
+        weights, or holds a NaN or infinite weight; the message names the file.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Sequential.load: no model file at {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            files = set(data.files)
-            if _CONFIG_KEY not in files:
-                raise KeyError(f"no '{_CONFIG_KEY}' entry")
-            config = json.loads(str(data[_CONFIG_KEY]))
-            arrays = {key: data[key] for key in files if key != _CONFIG_KEY}
-    except Exception as error:  # zip, npy, JSON errors: all mean "not a usable file"
+        with zipfile.ZipFile(path) as opened:
+            archive = _Archive(opened)
+            config = _read_config(archive)
+            layers, (input_shape, dtype, name, metadata), plan = _plan(archive, config, max_bytes)
+            try:
+                model = model_class(layers, input_shape=input_shape, dtype=dtype, name=name)
+            except (ValueError, TypeError) as error:
+                raise _Refused(str(error)) from None
+            for i, kind, array, shape, fortran_order, offset in plan:
+                layer = model.layers[i]
+                store = layer.params if kind == "params" else layer.state
+                target = store.get(array)
+                key = f"layers.{i}.{kind}.{array}"
+                if target is None or target.shape != shape or target.dtype != dtype:
+                    found = None if target is None else (target.shape, str(target.dtype))
+                    raise _Refused(f"layer {i} '{layer.name}' built {kind} {array!r} as "
+                                   f"{found}; the file holds {dtype} {shape}")
+                archive.read_into(key, target, fortran_order, offset)
+                finite = np.isfinite(target)
+                if not finite.all():
+                    raise _Refused(f"array {key!r} holds {target.size - int(finite.sum()):,} "
+                                   "non-finite value(s) (NaN or infinity): the model was "
+                                   "saved after its training diverged")
+            for i, layer in enumerate(model.layers):
+                for kind, store in (("params", layer.params), ("state", layer.state)):
+                    planned = {a for j, k, a, *_ in plan if j == i and k == kind}
+                    if set(store) != planned:
+                        raise _Refused(f"layer {i} '{layer.name}' built {kind} {sorted(store)}, "
+                                       f"the file declares {sorted(planned)}")
+    except _Refused as problem:
+        raise ValueError(f"Sequential.load: {path!r}: {problem}") from None
+    except _READ_ERRORS as error:  # zip or npy damage: "not a usable file"
         raise ValueError(f"Sequential.load: {path!r} is not a readable minicnn model file "
                          f"({type(error).__name__}: {error})") from error
-    if not isinstance(config, dict) or config.get("format") != _FORMAT:
-        raise ValueError(f"Sequential.load: {path!r} is not a minicnn Sequential model")
-    if config.get("format_version", 0) > _FORMAT_VERSION:
-        raise ValueError(f"Sequential.load: {path!r} was written by a newer minicnn "
-                         f"(format {config['format_version']}); upgrade minicnn")
-
-    _import_all_layer_modules()
-    layers = []
-    for i, entry in enumerate(config["layers"]):
-        layer_class = LAYER_REGISTRY.get(entry["class_name"])
-        if layer_class is None:
-            raise ValueError(f"Sequential.load: {path!r} uses layer class "
-                             f"{entry['class_name']!r}, which minicnn does not know; "
-                             "import the module that defines it first")
-        layers.append(layer_class(**entry["config"]))
-    model = model_class(layers, input_shape=config["input_shape"], dtype=config["dtype"],
-                name=config["name"])
-    for i, (layer, entry) in enumerate(zip(model.layers, config["layers"])):
-        for kind, store in (("params", layer.params), ("state", layer.state)):
-            if sorted(store) != sorted(entry[kind]):
-                raise ValueError(f"Sequential.load: {path!r}: layer {i} '{layer.name}' has "
-                                 f"{kind} {sorted(store)}, the file {sorted(entry[kind])}")
-            for key, target in store.items():
-                value = arrays.get(f"layers.{i}.{kind}.{key}")
-                if value is None or value.shape != target.shape or value.dtype != target.dtype:
-                    found = None if value is None else (value.shape, str(value.dtype))
-                    raise ValueError(f"Sequential.load: {path!r}: layer {i} '{layer.name}' "
-                                     f"{kind} '{key}' should be {target.shape} "
-                                     f"{target.dtype}, the file has {found}")
-                target[...] = value
-    model.metadata = config.get("metadata") or {}
+    model.metadata = metadata
     return model
+
+
+# --- what a prediction needs from the metadata -----------------------------------------------
+def check_metadata(model, path=None):
+    """Validate the prediction settings in ``model.metadata``; return them, defaults filled in.
+
+    Every key is optional; a key that is present with a wrong value is an error, never
+    replaced by its default.
+
+    ``threshold``
+        A finite number in [0, 1] (not a bool): ``P(class 1) >= threshold`` predicts
+        class 1. Default 0.5.
+    ``class_names``
+        A list of distinct strings, one per class: 2 for a model with one output (a
+        sigmoid over logits), ``k`` for ``k`` outputs. Default ``["0", "1", ...]``.
+    ``image_size``
+        ``[height, width]``, integers equal to the model's input. Default the model's;
+        None for a model whose input is not an image ``(H, W, C)`` (then the key must
+        be absent).
+    ``color_mode``
+        One of ``minicnn.data.decode.COLOR_MODES`` whose channel count is the model's
+        input channels. Default the mode with that count; None when there is none.
+
+    Returns
+    -------
+    dict with exactly the keys ``threshold`` (float), ``class_names`` (list of str),
+    ``image_size`` (tuple or None) and ``color_mode`` (str or None).
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` (when given) and the key, what it holds and what was expected.
+    """
+    from .data.decode import COLOR_MODES  # here: minicnn.data imports much that saving needs not
+
+    metadata = model.metadata
+    where = f"the metadata of {os.fspath(path)!r}" if path is not None else "the model's metadata"
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{where} must be a dict, got {type(metadata).__name__}")
+
+    def bad(key, wanted):
+        return ValueError(f"{where}: {key!r} must be {wanted}; got {metadata[key]!r}")
+
+    threshold = metadata.get("threshold", 0.5)
+    if not _is_number(threshold) or not 0 <= threshold <= 1:
+        raise bad("threshold", "a number in [0, 1]")
+
+    outputs = int(model.output_shape[-1])
+    classes = 2 if outputs == 1 else outputs
+    names = metadata.get("class_names", [str(c) for c in range(classes)])
+    if (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+            or len(set(names)) != len(names) or len(names) != classes):
+        raise bad("class_names", f"a list of {classes} distinct strings, one per class of "
+                                 f"this model ({outputs} output(s))")
+
+    is_image = len(model.input_shape) == 3
+    size = tuple(model.input_shape[:2]) if is_image else None
+    if "image_size" in metadata:
+        value = metadata["image_size"]
+        if (size is None or not isinstance(value, list)
+                or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
+                or tuple(value) != size):
+            raise bad("image_size", f"[height, width] equal to the model's input {size}"
+                      if size else "absent: this model's input is not an image (H, W, C)")
+
+    channels = model.input_shape[-1] if is_image else None
+    modes = [m for m, c in COLOR_MODES.items() if c == channels]
+    mode = metadata.get("color_mode", modes[0] if modes else None)
+    if "color_mode" in metadata and (not isinstance(mode, str) or mode not in modes):
+        raise bad("color_mode", f"one of {modes}, the mode(s) with this model's "
+                                f"{channels} input channel(s)" if modes
+                  else "absent: no colour mode has this model's input channels")
+    return {"threshold": float(threshold), "class_names": list(names), "image_size": size,
+            "color_mode": mode}

@@ -14,55 +14,81 @@ Two files per cache:
     is unfinished. It holds
 
     * ``key``: sha256 of the cache format, the load settings (image size, colour mode,
-      interpolation, draft) and, for every file in order, its absolute path, byte size
-      and modification time (ns). Any change to the file list, a file, or a setting
-      gives another key: the cache is *stale* and is rebuilt.
+      interpolation, draft) and, for every file in order, its absolute path, byte size,
+      modification time, status-change time (ctime) and inode number. Any change to the
+      file list, a file, or a setting gives another key: the cache is *stale* and is
+      rebuilt. The ctime and inode are there because size and mtime can be restored
+      (``touch -r``, a backup tool) after a file is rewritten; ctime cannot be set by a
+      user (writing, ``utime``, ``chmod`` and renaming all move it to "now") and a
+      replacement by rename brings a new inode.
     * ``shape``, ``npy_bytes`` (exact size of the ``.npy`` file): a truncated file fails
       this size check.
+    * ``npy_inode``, ``npy_mtime_ns``: the identity of the ``.npy`` file this header was
+      written for. Two builds writing to the same stem at once can leave one's header
+      beside the other's pixels; the identity check turns that into a rebuild.
     * ``sample_crc``: CRC-32 of 64 blocks of 64 KiB spread evenly over the pixel data.
-      Hashing all of it would cost as much as reading it (~1 s per GB); the sample
-      catches a file overwritten or zeroed by mistake without delaying the start. It is
-      a spot check, not a proof that every byte is intact.
+      Hashing all of it would cost as much as reading it; the sample catches a file
+      overwritten or zeroed by mistake without delaying the start. It is a spot check,
+      not a proof that every byte is intact.
     * ``failed``: the files that could not be decoded (their rows are zero), so a reopen
       skips and reports the same files without decoding them.
     * ``checksum``: sha256 of all the fields above, so an edited or half-written header
       is detected.
 
-Writing is atomic: the old header is deleted first (the cache is invalid from then on),
-the pixels go to a temporary file that is renamed to ``<stem>.npy`` once flushed, and
-the header is written to a temporary file and renamed into place last. An interrupted
-build leaves no header, so the next run rebuilds instead of trusting half a file.
+Writing is atomic, and a build only ever serves what IT wrote: the old header is
+deleted first (the cache is invalid from then on); the pixels go to a temporary file
+that is filled through a memory map of the open file, flushed, and renamed to
+``<stem>.npy``; the pixels returned are mapped from that same open file, never reopened
+by name (another process may have renamed its own file over the name meanwhile); the
+header goes to a temporary file renamed into place last. Opening a cache also maps the
+``.npy`` through the one file handle whose identity it checked against the header.
+
+A build killed outright leaves its temporary files behind; the next build in the same
+cache removes those whose writer is gone (``minicnn.files.remove_stale_temporaries``).
+
+What the key still cannot see: a file changed on a filesystem that keeps no ctime (some
+network or FAT mounts), or by writing to the disk device underneath the filesystem.
+Copying or moving the dataset changes ctime and inodes: the cache is rebuilt once.
 """
 
 import hashlib
 import json
 import os
+import tempfile
 import warnings
 import zlib
 
 import numpy as np
 
+from ..files import atomic_write, ordinary_permissions, remove_stale_temporaries, temporary_prefix
+
 __all__ = ["CACHE_FORMAT", "cache_key", "cache_paths", "open_cache", "build_cache", "open_or_build"]
 
 #: Bumped whenever the decoder or the layout changes what a cache holds.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _SAMPLE_BLOCKS = 64
 _SAMPLE_BYTES = 64 * 1024
 
 
 def cache_key(paths, settings):
-    """sha256 hex digest of the cache format, ``settings`` and each file's path, size, mtime."""
+    """sha256 hex digest of the cache format, ``settings`` and each file's path and identity.
+
+    A file's identity is its byte size, mtime, ctime (ns) and inode number: a rewrite
+    moves ctime even when size and mtime are restored afterwards, and a replacement by
+    rename brings a new inode. (Reading every file to hash its content would cost as
+    much as decoding it.)
+    """
     digest = hashlib.sha256()
     digest.update(json.dumps({"format": CACHE_FORMAT, "settings": settings},
                              sort_keys=True).encode())
     for path in paths:
         try:
             st = os.stat(path)
-            size, mtime = st.st_size, st.st_mtime_ns
+            identity = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         except OSError:
-            size, mtime = -1, -1  # a vanished file still changes the key
-        digest.update(f"{os.path.abspath(path)}\0{size}\0{mtime}\n".encode())
+            identity = (-1,)  # a vanished file still changes the key
+        digest.update("\0".join(map(str, (os.path.abspath(path), *identity))).encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -126,18 +152,33 @@ def open_cache(npy_path, json_path, key, shape):
     if list(header.get("shape", ())) != list(shape) or header.get("dtype") != "uint8":
         return None, None, "corrupt: the header shape does not match the key"
     try:
-        size = os.path.getsize(npy_path)
-    except OSError:
+        f = open(npy_path, "rb")
+    except FileNotFoundError:
         return None, None, "corrupt: the .npy file is missing"
-    if size != header.get("npy_bytes"):
-        return None, None, (f"corrupt: the .npy file has {size} bytes, "
-                            f"the header says {header.get('npy_bytes')} (truncated?)")
-    try:
-        pixels = np.load(npy_path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        return None, None, f"corrupt: cannot map the .npy file ({exc})"
-    if pixels.shape != tuple(shape) or pixels.dtype != np.uint8:
-        return None, None, f"corrupt: the .npy file holds {pixels.dtype} {pixels.shape}"
+    except OSError as exc:
+        return None, None, f"corrupt: cannot open the .npy file ({exc})"
+    # Everything below reads through this one handle: the file checked is the file mapped.
+    with f:
+        st = os.fstat(f.fileno())
+        if st.st_ino != header.get("npy_inode"):
+            return None, None, ("stale: the .npy file is not the one this header was written "
+                                "for (another build replaced it, or it was copied)")
+        if st.st_size != header.get("npy_bytes"):
+            return None, None, (f"corrupt: the .npy file has {st.st_size} bytes, "
+                                f"the header says {header.get('npy_bytes')} (truncated?)")
+        if st.st_mtime_ns != header.get("npy_mtime_ns"):
+            return None, None, "corrupt: the .npy file was modified after it was written"
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            npy_shape, fortran_order, dtype = read_header(f)
+            offset = f.tell()
+            if npy_shape != tuple(shape) or dtype != np.uint8 or fortran_order:
+                return None, None, f"corrupt: the .npy file holds {dtype} {npy_shape}"
+            pixels = np.memmap(f, dtype=np.uint8, mode="r", shape=tuple(shape), offset=offset)
+        except (OSError, ValueError) as exc:
+            return None, None, f"corrupt: cannot map the .npy file ({exc})"
     if _sample_crc(pixels) != header.get("sample_crc"):
         return None, None, "corrupt: the pixel checksum does not match"
     failures = [(int(i), str(m)) for i, m in header.get("failed", [])]
@@ -155,38 +196,48 @@ def build_cache(npy_path, json_path, key, shape, fill):
     """Write a new cache atomically and return ``(pixels, failures)``.
 
     ``fill(out)`` must write the pixels into the uint8 memmap ``out`` of ``shape`` and
-    return the list of ``(index, message)`` failures.
+    return the list of ``(index, message)`` failures. The pixels returned are a
+    read-only map of the file this call wrote, whatever other processes do to the name.
+    Stale temporary files of killed builds of this cache are removed first.
     """
     directory = os.path.dirname(os.path.abspath(npy_path))
     os.makedirs(directory, exist_ok=True)
+    npy_prefix = os.path.basename(npy_path) + ".tmp-"
+    json_prefix = os.path.basename(json_path) + ".tmp-"
+    remove_stale_temporaries(directory, npy_prefix, "")  # atomic_write cleans the header's
     _remove(json_path)  # from here on the old cache is invalid, whatever happens
-    suffix = f".tmp-{os.getpid()}-{id(fill):x}"
-    tmp_npy, tmp_json = npy_path + suffix, json_path + suffix
+    shape = tuple(int(d) for d in shape)
+    fd, tmp_npy = tempfile.mkstemp(prefix=temporary_prefix(npy_prefix), dir=directory)
     try:
-        out = np.lib.format.open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=tuple(shape))
-        failures = fill(out)
-        out.flush()
-        crc = _sample_crc(out)
-        del out  # unmap before the rename (needed on Windows)
-        with open(tmp_npy, "rb+") as f:
+        with os.fdopen(fd, "w+b") as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+            offset = f.tell()
+            f.truncate(offset + int(np.prod(shape)))
+            out = np.memmap(f, dtype=np.uint8, mode="r+", shape=shape, offset=offset)
+            failures = fill(out)
+            out.flush()
+            crc = _sample_crc(out)
+            del out
             os.fsync(f.fileno())
-        os.replace(tmp_npy, npy_path)
+            ordinary_permissions(tmp_npy)
+            # Mapped from the handle we wrote through: after the rename the name may be
+            # another writer's file, this map stays ours.
+            pixels = np.memmap(f, dtype=np.uint8, mode="r", shape=shape, offset=offset)
+            os.replace(tmp_npy, npy_path)
+            st = os.fstat(f.fileno())
         header = {
             "format": CACHE_FORMAT, "key": key, "shape": list(shape), "dtype": "uint8",
-            "npy_bytes": os.path.getsize(npy_path), "sample_crc": crc,
-            "failed": [[int(i), str(m)] for i, m in failures],
+            "npy_bytes": st.st_size, "npy_inode": st.st_ino, "npy_mtime_ns": st.st_mtime_ns,
+            "sample_crc": crc, "failed": [[int(i), str(m)] for i, m in failures],
         }
         header["checksum"] = _header_checksum(header)
-        with open(tmp_json, "w", encoding="utf-8") as f:
-            json.dump(header, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_json, json_path)  # the completion marker
+        with atomic_write(json_path, prefix=json_prefix, suffix="") as f:
+            f.write(json.dumps(header, indent=1).encode("utf-8"))  # the completion marker
     except BaseException:
         _remove(tmp_npy)
-        _remove(tmp_json)
         raise
-    return np.load(npy_path, mmap_mode="r", allow_pickle=False), failures
+    return pixels, failures
 
 
 def open_or_build(path, key, shape, fill):

@@ -532,7 +532,7 @@ class Dataset:
             ``path`` is either a folder (existing, or written with a trailing "/"; the
             files inside are named after the cache key) or a file stem (``<path>.npy``
             plus ``<path>.json``).
-            A valid cache for exactly these files (names, sizes, modification times)
+            A valid cache for exactly these files (names, sizes, mtimes, ctimes, inodes)
             and load settings is opened without decoding anything; a stale, truncated
             or corrupt one is rebuilt (see ``minicnn/data/cache.py``).
         verbose : bool
