@@ -20,8 +20,9 @@ Why not doctest's ``>>>`` blocks? A learner copies code into a Python session or
 prompts get in the way of copying, and a loop or a class reads badly behind ``...``.
 Plain code with its output underneath reads like a notebook and is checked the same way.
 
-The walkthrough's layer shapes are also checked against ``minicnn.zoo.original_cnn``
-without any data (``test_walkthrough_shapes_match_the_original_model``).
+The walkthrough's layer shapes are also checked against the example's ``original_cnn``
+(``examples/chest_xray/models.py``) without any data
+(``test_walkthrough_shapes_match_the_original_model``).
 """
 
 import ast
@@ -262,7 +263,11 @@ def test_walkthrough_shapes_match_the_original_model():
     we build ``original_cnn`` at 224x224x3 and compare, so a change to the model or the
     layers that alters a shape fails even where the X-rays are not available.
     """
-    from minicnn.zoo import original_cnn
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from chest_xray.models import original_cnn
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
 
     model = original_cnn((224, 224, 3), seed=0)
     shapes = {layer.name: tuple(layer.output_shape) for layer in model.layers}
