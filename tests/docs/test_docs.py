@@ -42,6 +42,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 KNOWN_TAGS = {"needs-data"}
+# Pages that record measurements (the experiment log, the performance diary): their commands
+# are ```bash blocks that take minutes to hours, so the suite does not run them, and the pages
+# hold no python block. Every other page is a learning page with code that runs.
+RECORD_PAGES = {"experiments.md", "performance.md"}
+LEARNING_PAGES = [p for p in PAGES if p.name not in RECORD_PAGES]
 FENCE = re.compile(r"^```(.*)$")
 
 
@@ -151,7 +156,7 @@ def clean_registry():
     LAYER_REGISTRY.update(before)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", LEARNING_PAGES, ids=[p.name for p in LEARNING_PAGES])
 def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_registry):
     import numba
 
@@ -173,9 +178,9 @@ def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_r
 
 
 def test_the_learning_pages_exist_and_have_code():
-    names = {p.name for p in PAGES}
+    names = {p.name for p in LEARNING_PAGES}
     assert {"walkthrough.md", "write_a_layer.md", "kernels.md"} <= names
-    for page in PAGES:
+    for page in LEARNING_PAGES:
         blocks = parse_blocks(page.read_text(encoding="utf-8"), page.name)
         steps = runnable_steps(blocks)
         assert len(steps) >= 5, f"{page.name}: only {len(steps)} python blocks"
@@ -248,6 +253,19 @@ def test_runner_ellipsis_shared_namespace_and_data_skip(tmp_path, monkeypatch):
     monkeypatch.delenv("MINICNN_DATA", raising=False)
     ran, skipped = run_page(_page(tmp_path, text))
     assert ran == 2 and "MINICNN_DATA is not set" in skipped
+
+
+def test_the_record_pages_exist_and_hold_commands_not_code():
+    for name in sorted(RECORD_PAGES):
+        page = DOCS / name
+        assert page.is_file(), f"docs/{name} is missing"
+        blocks = parse_blocks(page.read_text(encoding="utf-8"), name)
+        assert not [b for b in blocks if b["lang"] == "python"], (
+            f"{name}: a python block here would never run; move it to a learning page")
+    performance = parse_blocks((DOCS / "performance.md").read_text(encoding="utf-8"))
+    assert any(b["lang"] == "bash" and "benchmarks/" in b["code"] for b in performance)
+    experiments = (DOCS / "experiments.md").read_text(encoding="utf-8")
+    assert "python examples/pneumonia.py" in experiments
 
 
 # --------------------------------------------------------------------------------------
