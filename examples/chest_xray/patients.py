@@ -24,10 +24,6 @@ _PERSON = re.compile(r"^(person\d+)_(?:bacteria|virus)_\d+(?:_\d+)*$", re.IGNORE
 # IM-0115-0001.jpeg, NORMAL2-IM-0588-0001.jpeg, IM-0011-0001-0002.jpeg
 _NORMAL = re.compile(r"^((?:NORMAL2-)?IM-\d+)(?:-\d+)+$", re.IGNORECASE)
 
-#: The start of the warning :func:`patient_ids` gives for names it does not recognise.
-UNKNOWN_NAMES = "not in the Kaggle patterns"
-
-
 def _parse(path):
     """(patient id, recognised?) for one file name; the stem itself when not recognised."""
     stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
@@ -36,6 +32,11 @@ def _parse(path):
         if match:
             return match.group(1), True
     return stem, False
+
+
+def is_kaggle_name(path):
+    """Whether the file name follows one of the Kaggle patterns (so its patient is known)."""
+    return _parse(path)[1]
 
 
 def patient_id(path):
@@ -56,12 +57,12 @@ def patient_ids(paths):
     Returns an array of str, shape (N,), from ``minicnn.data.group_ids``.
     """
     paths = list(paths)
-    unknown = [os.fspath(p) for p in paths if not _parse(p)[1]]
+    unknown = [os.fspath(p) for p in paths if not is_kaggle_name(p)]
     if unknown:
         shown = ", ".join(repr(os.path.basename(u)) for u in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         warnings.warn(
-            f"patient_ids: {len(unknown)} file name(s) {UNKNOWN_NAMES}, "
+            f"patient_ids: {len(unknown)} file name(s) not in the Kaggle patterns, "
             f"each made its own patient: {shown}{more}",
             stacklevel=2,
         )

@@ -1,7 +1,6 @@
 """Leak-free splits: whole patients per side, class ratios kept, duplicates together, balanced sampling."""
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chest_xray.patients import patient_id, patient_ids
+from chest_xray.patients import is_kaggle_name, patient_id, patient_ids
 from minicnn.data import (describe_duplicates, find_duplicates, merge_duplicate_groups,
                           stratified_group_split)
 
@@ -35,6 +35,7 @@ def test_unrecognised_name_is_its_own_patient_with_a_warning():
     with pytest.warns(UserWarning, match="2 file name.*not in the Kaggle patterns"):
         ids = patient_ids(["IM-0001-0001.jpeg", "a.png", "b.png"])
     assert ids.tolist() == ["IM-0001", "a", "b"]
+    assert [is_kaggle_name(n) for n in ("IM-0001-0001.jpeg", "a.png")] == [True, False]
 
 
 def real_training_files():
