@@ -52,7 +52,7 @@ def train_evaluate_explain(args):
     data.print_summary(prepared, class_weight)
     out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S") + f"-{args.model}")
     os.makedirs(out, exist_ok=True)
-    if args.folds:  # the `cv` command: K models on train/, test/ never read
+    if args.folds:  # the `cv` command: K models on train/, none scored on test/
         return cv.cross_validate(prepared, args, out)
     rng = np.random.default_rng([args.seed, 3])  # which images the pictures show (steps 2, 6)
 

@@ -1,4 +1,4 @@
-"""``cv``: patient-grouped, stratified K-fold cross-validation on train/ (test/ is never read).
+"""``cv``: patient-grouped, stratified K-fold cross-validation on train/ (no model ever sees test/).
 
 The pool is train/ after step 1 (duplicates merged, children shared with test/ dropped),
 the carved validation included; ``minicnn.data.stratified_group_kfold`` puts each patient

@@ -88,8 +88,8 @@ def parser():
                       "train/ instead (the same as 'cv --folds K'; no test)")
     cv = commands.add_parser(
         "cv", formatter_class=_Formatter, help="patient-grouped K-fold cross-validation on train/",
-        description="Patient-grouped stratified K-fold cross-validation on train/ (test/ is "
-        "not read): one model per fold, validation AUC of each.")
+        description="Patient-grouped stratified K-fold cross-validation on train/ (no model "
+        "is scored on test/): one model per fold, validation AUC of each.")
     _training_options(cv, 5, "K, the number of folds")
     predict = commands.add_parser(
         "predict", formatter_class=_Formatter, help="classify X-ray images with a saved model",
