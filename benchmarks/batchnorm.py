@@ -4,11 +4,11 @@ model's training step costs beside the original model's.
 Run:  python benchmarks/batchnorm.py [--batch 32] [--size 224] [--repeats 5] [--json out.json]
 
 Part 1 times one BatchNormalization forward + backward (training mode) at the input shape
-of each BatchNormalization layer of ``zoo.batchnorm_cnn``, with the Numba kernels and
+of each BatchNormalization layer of ``batchnorm_cnn``, with the Numba kernels and
 with the NumPy references (``minicnn.kernels.backend.KERNELS``), side by side.
 Part 2 times whole training steps (``train_on_batch``: forward, backward, Adam) of
-``zoo.original_cnn`` and ``zoo.batchnorm_cnn`` on grayscale images, as the pneumonia
-example trains them, alternating the two models so that both see the same machine load.
+``original_cnn`` and ``batchnorm_cnn`` (``examples/chest_xray/models.py``) on grayscale
+images, as the pneumonia example trains them, alternating the two models so that both see the same machine load.
 Medians over ``--repeats`` after two untimed warm-up steps (Numba compiles, buffers settle).
 """
 
@@ -16,18 +16,22 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
-from minicnn import zoo
 from minicnn.kernels import backend
 from minicnn.layers import BatchNormalization
+
+# The models live beside the example that trains them (examples/chest_xray/models.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+from chest_xray.models import MODELS, batchnorm_cnn  # noqa: E402
 
 
 def bn_layer_times(batch, size, repeats):
     """{shape: {"numba": ms, "numpy": ms}} for each BatchNormalization of the batchnorm model."""
-    model = zoo.batchnorm_cnn((size, size, 1), seed=0)
+    model = batchnorm_cnn((size, size, 1), seed=0)
     shapes = [layer.input_shape for layer in model.layers if isinstance(layer, BatchNormalization)]
     rng = np.random.default_rng(0)
     results = {}
@@ -60,7 +64,7 @@ def training_step_times(batch, size, repeats):
     y = (rng.random((batch, 1)) < 0.7).astype(np.float32)
     models = {}
     for name in ("baseline", "batchnorm"):
-        model = zoo.MODELS[name]((size, size, 1), seed=0)
+        model = MODELS[name]((size, size, 1), seed=0)
         model.compile(optimizer="adam", loss="binary_crossentropy")
         for _ in range(2):
             model.train_on_batch(x, y)

@@ -22,7 +22,11 @@ import time
 
 import numpy as np
 
-from minicnn import data, zoo
+from minicnn import data
+
+# The models live beside the example that trains them (examples/chest_xray/models.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+from chest_xray.models import original_cnn  # noqa: E402
 
 
 class TimedBatches:
@@ -70,7 +74,7 @@ def main():
     timed = TimedBatches(batches, args.steps)
 
     channels = 1 if args.color_mode == "grayscale" else 3
-    model = zoo.original_cnn(size + (channels,), seed=0)
+    model = original_cnn(size + (channels,), seed=0)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     start = time.perf_counter()
     model.fit(timed, epochs=1, verbose=0)

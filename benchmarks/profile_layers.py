@@ -22,13 +22,17 @@ import argparse
 import json
 import os
 import resource
+import sys
 import time
 
 import numba
 import numpy as np
 
-from minicnn import zoo
 from minicnn.layers import conv as conv_module
+
+# The models live beside the example that trains them (examples/chest_xray/models.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+from chest_xray.models import original_cnn  # noqa: E402
 
 
 class _Timed:
@@ -50,7 +54,7 @@ def profile(batch=32, repeats=5, warmup=2, clock="wall", size=224):
     tick = time.perf_counter if clock == "wall" else time.process_time
     rng = np.random.default_rng(0)
     # The layers of the model the example trains, built by Sequential (first layer: no dx).
-    layers = zoo.original_cnn((size, size, 3), seed=0).layers
+    layers = original_cnn((size, size, 3), seed=0).layers
     x0 = rng.standard_normal((batch, size, size, 3), dtype=np.float32)
     timed_im2col = _Timed(conv_module.im2col, tick)
     timed_col2im = _Timed(conv_module.col2im, tick)

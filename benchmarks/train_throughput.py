@@ -72,7 +72,8 @@ def worker_minicnn(args, kernels):
     if kernels == "numpy":
         os.environ["MINICNN_KERNELS"] = "numpy"
     sys.path.insert(0, os.path.dirname(HERE))
-    from minicnn.zoo import original_cnn
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))  # the example's models
+    from chest_xray.models import original_cnn
 
     model = original_cnn((args.size, args.size, 3), seed=0)
     model.compile(optimizer="adam", loss="binary_crossentropy")

@@ -10,7 +10,7 @@ logit z_c before the softmax):
 
 ``cam`` has the layer's spatial size (h, w); it is upsampled bilinearly to the
 image size and scaled to [0, 1] per image. A positive logit means "positive
-class" (pneumonia), so bright regions are the evidence *for* that class.
+class" (the condition), so bright regions are the evidence *for* that class.
 
 Everything here runs on the layers' own ``forward`` and ``backward``: no
 separate autograd, the same code that trains the model explains it.

@@ -1,7 +1,7 @@
 """Metrics for a binary screen, judged the way a clinician would judge it.
 
 Every function takes NumPy arrays: ``y_true`` holds labels in {0, 1} (1 = the
-condition, e.g. pneumonia), ``y_score`` / ``y_prob`` hold one score per example
+condition, e.g. a disease), ``y_score`` / ``y_prob`` hold one score per example
 (a probability, a logit, any number where larger means "more likely 1") and
 ``y_pred`` holds thresholded 0/1 predictions. Shapes ``(N,)`` and ``(N, 1)`` are
 both accepted and flattened.

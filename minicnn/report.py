@@ -11,9 +11,9 @@ Typical use, at the end of a training script::
 
     write_report("runs/x/report.html",
                  settings={"epochs": 3, "image_size": 224, ...},
-                 data_summary={"images": {"train": {"NORMAL": 1200, "PNEUMONIA": 3400}, ...},
+                 data_summary={"images": {"train": {"normal": 1200, "abnormal": 3400}, ...},
                                "patients": {...}, "duplicates removed": 3,
-                               "class weights": {"NORMAL": 1.9, "PNEUMONIA": 0.7}},
+                               "class weights": {"normal": 1.9, "abnormal": 0.7}},
                  metrics={"test": summarize(y, p, t), "test at 0.5": summarize(y, p, 0.5),
                           "train_seconds": 394.2},
                  figures={"ROC curve": "runs/x/roc.png", ...})
@@ -226,7 +226,7 @@ def write_report(path, settings=None, data_summary=None, metrics=None, figures=N
     path : where to write the ``.html`` (its folder is created)
     settings : dict of the run's settings (epochs, image size, seed ...); shown as a table
     data_summary : dict; a dict of dicts becomes a grid (e.g. ``{"images": {"train":
-        {"NORMAL": n, "PNEUMONIA": m}, "val": {...}}}`` gives splits by classes),
+        {"normal": n, "abnormal": m}, "val": {...}}}`` gives splits by classes),
         a flat dict a two-column table, nesting deeper gets sub-headings
     metrics : dict; each dict value is a column of the results table, read with the
         keys of ``minicnn.metrics.summarize`` (``auc``, ``recall``, ... and

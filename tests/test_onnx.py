@@ -20,10 +20,14 @@ onnx = pytest.importorskip("onnx", reason="the onnx package is optional: pip ins
 ort = pytest.importorskip("onnxruntime",
                           reason="onnxruntime is optional: pip install minicnn[onnx]")
 
-from minicnn import Sequential, zoo  # noqa: E402
+from minicnn import Sequential  # noqa: E402
 from minicnn import onnx as mo  # noqa: E402
 from minicnn.layers import (BatchNormalization, Conv2D, Dense, Dropout, Flatten,  # noqa: E402
                             GlobalAveragePooling2D, Layer, MaxPool2D, ReLU, Sigmoid)
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+sys.path.insert(0, EXAMPLES)
+from chest_xray import models as zoo  # noqa: E402  (the example's models: every layer it uses)
 
 TOLERANCE = 1e-5
 
@@ -232,8 +236,10 @@ def test_a_layer_without_converter_is_named_and_one_can_be_plugged_in(tmp_path, 
 
 def test_import_minicnn_needs_no_onnx_and_the_error_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['onnx'] = None\n"
-            "import minicnn, minicnn.zoo, minicnn.data, minicnn.onnx\n"
-            "model = minicnn.zoo.original_cnn((32, 32, 1), seed=0)\n"
+            f"import sys; sys.path.insert(0, {EXAMPLES!r})\n"
+            "import minicnn, minicnn.data, minicnn.onnx\n"
+            "from chest_xray import models\n"
+            "model = models.original_cnn((32, 32, 1), seed=0)\n"
             "try:\n"
             "    minicnn.onnx.export(model, 'm.onnx')\n"
             "except ImportError as e:\n"

@@ -1,7 +1,7 @@
 """Datasets from arrays, and from MedMNIST ``.npz`` files, with the folder interface.
 
 ``array_dataset(images, labels)`` wraps arrays already in memory; ``medmnist_dataset``
-reads one split of a MedMNIST file such as ``pneumoniamnist_224.npz`` (keys
+reads one split of a MedMNIST file such as ``bloodmnist_64.npz`` (keys
 ``{train,val,test}_{images,labels}``, uint8 images ``(N, H, W)`` or ``(N, H, W, 3)``,
 labels ``(N, 1)``). Both give the same :class:`~minicnn.data.dataset.Dataset` as
 ``image_dataset_from_directory``: float32 NHWC batches in [0, 255], the same labels,
@@ -17,10 +17,7 @@ from PIL import Image
 from .dataset import ArraySource, Dataset
 from .decode import check_color_mode, check_image_size, check_interpolation
 
-__all__ = ["array_dataset", "load_medmnist", "medmnist_dataset", "PNEUMONIAMNIST_CLASSES"]
-
-#: PneumoniaMNIST's label 0 and 1 (the same order as the Kaggle class folders).
-PNEUMONIAMNIST_CLASSES = ["NORMAL", "PNEUMONIA"]
+__all__ = ["array_dataset", "load_medmnist", "medmnist_dataset"]
 
 _SPLITS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
 
@@ -88,8 +85,9 @@ def load_medmnist(path, split="train"):
         raise ValueError(f'split must be "train", "val" or "test"; got {split!r}')
     key = _SPLITS[split]
     if not os.path.exists(path):
-        raise FileNotFoundError(f"MedMNIST file {path!r} does not exist (see "
-                                f"minicnn.data.pneumoniamnist() to download it)")
+        raise FileNotFoundError(f"MedMNIST file {path!r} does not exist (the files are on "
+                                f"Zenodo, record 10519652; minicnn.data.download fetches "
+                                f"one and checks its md5)")
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
@@ -131,21 +129,21 @@ def medmnist_dataset(path, split="train", batch_size=32, shuffle=True, seed=None
     Parameters
     ----------
     path : str or path-like
-        For example ``pneumoniamnist_224.npz`` (see :func:`minicnn.data.pneumoniamnist`).
+        For example ``bloodmnist_64.npz`` (:func:`minicnn.data.download` fetches one).
     split : {"train", "val", "test"}
     color_mode : {"grayscale", "rgb", "rgba"}
-        PneumoniaMNIST is grayscale; "rgb" copies the grey value into 3 channels batch
+        For a grayscale set, "rgb" copies the grey value into 3 channels batch
         by batch (the stored array stays 1 channel). Colour MedMNIST sets become
         grayscale with the ITU-R 601 luma weights.
     image_size : (int, int), optional
         Resize every image (with Pillow) once, when loading. Default: the file's size.
     class_names : list of str, optional
-        Default ``["NORMAL", "PNEUMONIA"]`` for files named ``pneumoniamnist*``.
+        Default ``["0", "1", ...]``, one per label value.
 
     Returns
     -------
     Dataset
-        ``file_paths`` are names like ``"pneumoniamnist_28.npz:train/00042"``.
+        ``file_paths`` are names like ``"bloodmnist_64.npz:train/00042"``.
     """
     channels = check_color_mode(color_mode)
     images, labels = load_medmnist(path, split)
@@ -161,9 +159,7 @@ def medmnist_dataset(path, split="train", batch_size=32, shuffle=True, seed=None
     if image_size is not None and tuple(check_image_size(image_size)) != images.shape[1:3]:
         images = _resize_images(images, check_image_size(image_size), interpolation)
     base = os.path.basename(os.fspath(path))
-    if class_names is None and base.startswith("pneumoniamnist"):
-        class_names = PNEUMONIAMNIST_CLASSES
-    elif class_names is None:
+    if class_names is None:
         class_names = [str(i) for i in range(int(labels.max()) + 1 if labels.size else 0)]
     names = [f"{base}:{_SPLITS[split]}/{i:05d}" for i in range(images.shape[0])]
     source = ArraySource(images, paths=names, channels=channels)

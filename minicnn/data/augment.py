@@ -319,8 +319,8 @@ class RandomFlip(_GeometricAugmentation):
     ----------
     mode : {"horizontal", "vertical", "horizontal_and_vertical"}
         Default "horizontal" (left-right). NOTE: Keras's default is "horizontal_and_vertical";
-        ours differs because an upside-down chest X-ray is not a plausible image. Even a
-        left-right flip moves the heart to the wrong side, so think before using it on X-rays.
+        ours differs because an upside-down photo or scan is rarely a plausible image. Even a
+        left-right flip swaps the patient's sides on a medical image, so think before using it.
     seed : int or None
 
     ``last_params``: ``{"horizontal": (N,) bool, "vertical": (N,) bool}``.
@@ -469,7 +469,7 @@ class PerImageStandardization(_Augmentation):
     """Each image to mean 0 and standard deviation 1: ``(x - mean) / max(std, 1 / sqrt(n))``.
 
     ``mean`` and ``std`` are taken over all ``n = H * W * C`` values of ONE image, so every
-    image is judged on its own contrast, not on how bright or contrasty its X-ray machine
+    image is judged on its own contrast, not on how bright or contrasty its camera or scanner
     made it. The floor ``1 / sqrt(n)`` keeps a flat image (std 0) finite: it maps to zeros.
     Same meaning as ``tf.image.per_image_standardization``. Not random: it applies at
     inference too, like :class:`Rescaling`, and it makes a Rescaling before it redundant

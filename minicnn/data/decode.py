@@ -13,16 +13,16 @@ Everything the rest of ``minicnn.data`` knows about image files lives here:
   while it decodes (it skips high-frequency DCT coefficients), and for grayscale output
   it can decode the luma plane alone. We only ask for a reduction that stays at least
   twice the target size in both directions, so the final resize still averages several
-  source pixels per output pixel: on the full-size X-rays the result differs from the
-  full decode by 0.1 grey level on average (tested in ``tests/data/test_decode.py``),
-  and the largest X-ray (2,772 px) decodes 2x faster; over all 201 originals it saves
-  about 15-25% of the CPU time (the entropy decoding of the full file remains).
+  source pixels per output pixel: the result differs from the full decode by a fraction
+  of a grey level on average (tested in ``tests/data/test_decode.py``), while the decoder
+  skips most of the work of scaling a large file down (the entropy decoding of the full
+  file remains; ``benchmarks/data_loading.py`` measures the saving).
 
 Resizing and Keras
 ------------------
 Keras resizes with ``tf.image.resize(method="bilinear", antialias=False)``: every output
 pixel interpolates the 4 nearest input pixels, whatever the scale. Shrinking a 2,000 px
-X-ray to 224 px that way reads only ~1 pixel in 80 and aliases fine texture. We use
+image to 224 px that way reads only ~1 pixel in 80 and aliases fine texture. We use
 Pillow's resampling instead, which *does* antialias when shrinking (its bilinear filter
 widens to cover the whole footprint of each output pixel). So ``interpolation="bilinear"``
 here is Pillow's antialiased bilinear: smoother than Keras's for big reductions, identical
@@ -255,8 +255,8 @@ def _request_draft(img, height, width, color_mode):
     * size: a reduction by 1/2, 1/4 or 1/8 that is still >= 2x the target size;
     * colour: for grayscale output from a colour JPEG, decode only the luma plane Y
       (JPEG stores Y, Cb, Cr; Y *is* the ITU-R 601 grey value) instead of converting
-      to RGB and back. About 1.8x faster on the 224 px chest X-rays and identical to
-      ``convert("L")`` on grey images stored as RGB; on colour images it differs by a few
+      to RGB and back: one plane decoded instead of three and no colour conversion,
+      identical to ``convert("L")`` on grey images stored as RGB; on colour images it differs by a few
       grey levels at most, at sharp colour edges, where the RGB path mixes in chroma
       upsampling (mean difference 0.03 on random colour noise).
 
@@ -357,7 +357,7 @@ def decode_image(path, image_size, color_mode="rgb", interpolation="bilinear", d
             source_size = img.size  # before a draft decode shrinks it
             box = None
             # Rotated photos are decoded in full: the draft box would need rotating too,
-            # and X-rays never carry an EXIF rotation.
+            # and scans from a machine rarely carry an EXIF rotation.
             if draft and orientation == 1:
                 box = _request_draft(img, height, width, color_mode)
             img.load()
@@ -473,7 +473,7 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
 
     workers = decode_workers() if workers is None else max(1, int(workers))
     # Enough chunks to keep every thread busy and the progress bar moving, few enough
-    # that the per-task overhead (~20 us) stays negligible next to a decode (~0.5 ms).
+    # that the per-task overhead of the pool stays small next to the decodes of a chunk.
     chunk = max(1, min(32, -(-n // (4 * workers))))
     if workers == 1 or n <= 1:
         failures = work(0, n)

@@ -8,9 +8,6 @@
   or corrupted download never leaves a file that looks complete;
 * offline, a refused connection, a timeout or an HTTP error raise :class:`DownloadError`
   naming the URL and saying how to fetch the file by hand and where to put it.
-
-``pneumoniamnist(size)`` fetches PneumoniaMNIST (Yang et al., MedMNIST v2, CC BY 4.0)
-from Zenodo at 28, 64, 128 or 224 pixels and returns the local path.
 """
 
 import hashlib
@@ -24,17 +21,7 @@ import urllib.request
 from ..files import atomic_write
 from ._progress import Progress
 
-__all__ = ["DownloadError", "download", "file_md5", "minicnn_home", "pneumoniamnist",
-           "PNEUMONIAMNIST_MD5"]
-
-#: md5 of the published PneumoniaMNIST files (MedMNIST v2, Zenodo record 10519652).
-PNEUMONIAMNIST_MD5 = {
-    28: "28209eda62fecd6e6a2d98b1501bb15f",
-    64: "8f4eceb4ccffa70c672198ea285246c6",
-    128: "05b46931834c231683c68f40c47b2971",
-    224: "d6a3c71de1b945ea11211b03746c1fe1",
-}
-_ZENODO = "https://zenodo.org/records/10519652/files/{name}?download=1"
+__all__ = ["DownloadError", "download", "file_md5", "minicnn_home"]
 
 _CHUNK = 1 << 20  # 1 MiB per read: few system calls, smooth progress
 
@@ -134,14 +121,3 @@ def download(url, md5, filename=None, cache_dir=None, verbose=True, timeout=30.0
                                 f"{_by_hand(url, dest, md5)}")
     return dest
 
-
-def pneumoniamnist(size=224, cache_dir=None, verbose=True):
-    """Path of ``pneumoniamnist[_SIZE].npz`` in the cache folder, downloading it if needed.
-
-    ``size`` is 28, 64, 128 or 224. Read it with :func:`minicnn.data.medmnist_dataset`.
-    """
-    if size not in PNEUMONIAMNIST_MD5:
-        raise ValueError(f"PneumoniaMNIST comes in sizes {sorted(PNEUMONIAMNIST_MD5)}; got {size!r}")
-    name = "pneumoniamnist.npz" if size == 28 else f"pneumoniamnist_{size}.npz"
-    return download(_ZENODO.format(name=name), PNEUMONIAMNIST_MD5[size], filename=name,
-                    cache_dir=cache_dir, verbose=verbose)

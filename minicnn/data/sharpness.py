@@ -1,13 +1,12 @@
 """Random sharpness: blur or sharpen each image by a random amount.
 
-Why a chest X-ray model might need it: how sharp a film looks after resizing depends on how
-it was stored, not only on the lungs. In the Kaggle set the pneumonia originals are small,
-heavily compressed JPEGs (median 55-84 KB, ~1100 px wide, in a sample of 120 training films)
-and the normal ones large (520-560 KB, ~1600 px), so at 224x224 softness itself could hint
-at pneumonia, and a model that learned it would call a blurred normal film pneumonia.
-Drawing a new sharpness for every training image is meant to make that clue useless. (On
-the Kaggle set it did not make the pneumonia example's model less sensitive to blur; see
-the README.)
+Why a model might need it: how sharp an image looks after resizing depends on how it was
+stored (its compression, its original resolution), not only on what it shows. If one class
+was stored smaller or more compressed than the other, softness itself hints at the class,
+and a model that learned it would call any blurred image of the other class that class.
+Drawing a new sharpness for every training image is meant to make that clue useless.
+Whether it does is an empirical question: the example's stress test measures it
+(docs/experiments.md).
 
 The operation is an unsharp mask with a random amount ``s`` per image::
 

@@ -1,14 +1,14 @@
 """Splits that do not leak: by patient, stratified by class, with duplicates kept together.
 
-Why: the chest X-ray set holds several images of one child (and a few byte-identical files).
-Split by IMAGE and the same child sits in training and validation; the model is then
-graded partly on children it has seen, and every validation metric comes out too good.
-So we split by GROUP (the patient), keep each class's share equal on both sides, and make
-byte-identical files share a group.
+Why: a medical image set often holds several images of one patient (and a few
+byte-identical files). Split by IMAGE and the same patient sits in training and validation;
+the model is then graded partly on patients it has seen, and every validation metric comes
+out too good. So we split by GROUP (the patient), keep each class's share equal on both
+sides, and make byte-identical files share a group.
 
 Typical use::
 
-    groups = chest_xray_patient_ids(paths)                    # "person1000", "IM-0115", ...
+    groups = group_ids(paths, patient_of)                     # your rule: path -> patient
     dups = find_duplicates(paths)                             # [[path, path], ...]
     groups = merge_duplicate_groups(groups, paths, dups)      # no duplicate straddles the split
     train_idx, val_idx = stratified_group_split(labels, groups, val_fraction=0.1, seed=0)
@@ -18,7 +18,6 @@ Indices are int64 arrays into ``paths`` / ``labels``, sorted ascending.
 
 import hashlib
 import os
-import re
 import warnings
 from collections import defaultdict
 
@@ -26,11 +25,10 @@ import numpy as np
 
 __all__ = [
     "ClassBalancedSampler",
-    "chest_xray_patient_id",
-    "chest_xray_patient_ids",
     "class_balanced_indices",
     "describe_duplicates",
     "find_duplicates",
+    "group_ids",
     "keep_first_mask",
     "merge_duplicate_groups",
     "stratified_group_kfold",
@@ -66,7 +64,7 @@ def stratified_group_split(labels, groups, val_fraction=0.1, seed=0):
 
     Each group goes whole to one side. Groups are assigned by their MAJORITY label (ties:
     the smallest label), so a group mixing classes moves its minority images along with it;
-    for chest X-ray patients every group is one class. Within each class, groups are visited
+    when each patient has one diagnosis, every group is one class. Within each class, groups are visited
     in a random order and a group joins validation if that brings the class's validation
     count closer to ``val_fraction`` of the class. So each side keeps the overall class
     ratio and validation holds about ``val_fraction`` of the images (off by at most about
@@ -150,59 +148,35 @@ def stratified_group_kfold(labels, groups, k=5, seed=0):
 
 
 # --------------------------------------------------------------------------------------
-# Patients from Kaggle chest X-ray file names.
+# Groups from file paths.
 # --------------------------------------------------------------------------------------
-# person1000_virus_1681.jpeg, person1000_bacteria_2931.jpeg, person447_virus_921_1.jpeg
-_PERSON = re.compile(r"^(person\d+)_(?:bacteria|virus)_\d+(?:_\d+)*$", re.IGNORECASE)
-# IM-0115-0001.jpeg, NORMAL2-IM-0588-0001.jpeg, IM-0011-0001-0002.jpeg
-_NORMAL = re.compile(r"^((?:NORMAL2-)?IM-\d+)(?:-\d+)+$", re.IGNORECASE)
+def group_ids(paths, group_id):
+    """The group of every file, by a rule you supply: ``group_id(path) -> id``.
 
+    The rule is what the dataset knows about who is who: a patient number in the file
+    name, the sub-folder of one subject, a lookup in a table. Files with the same id are
+    kept on one side of every split.
 
-def _parse_patient(path):
-    """(patient id, recognised?) for one file name; the stem itself when not recognised."""
-    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
-    for pattern in (_PERSON, _NORMAL):
-        match = pattern.match(stem)
-        if match:
-            return match.group(1), True
-    return stem, False
+    Parameters
+    ----------
+    paths : sequence of N paths
+    group_id : callable
+        Maps one path to a hashable, sortable id (str or int). It must not return None.
 
-
-def chest_xray_patient_id(path):
-    """The patient of a Kaggle chest X-ray file.
-
-    ``person1000_virus_1681.jpeg`` and ``person1000_bacteria_2931.jpeg`` -> ``person1000``;
-    ``IM-0115-0001.jpeg`` -> ``IM-0115``; ``NORMAL2-IM-0588-0001.jpeg`` -> ``NORMAL2-IM-0588``
-    (NORMAL2 numbers are a separate series from IM numbers, so the prefix stays).
-    A name in neither pattern becomes its own group (the file stem) with a warning: it
-    cannot leak with another file, but it may hide a patient we cannot see.
+    Returns
+    -------
+    ndarray, shape (N,), for :func:`stratified_group_split` and :func:`stratified_group_kfold`.
     """
-    patient, recognised = _parse_patient(path)
-    if not recognised:
-        warnings.warn(
-            f"chest_xray_patient_id: {os.fspath(path)!r} is not a Kaggle chest X-ray name; "
-            f"using its stem {patient!r} as its own patient",
-            stacklevel=2,
-        )
-    return patient
-
-
-def chest_xray_patient_ids(paths):
-    """:func:`chest_xray_patient_id` for many files, with ONE warning for all unrecognised names.
-
-    Returns an array of str, shape (N,).
-    """
-    parsed = [_parse_patient(p) for p in paths]
-    unknown = [os.fspath(p) for p, (_, ok) in zip(paths, parsed) if not ok]
-    if unknown:
-        shown = ", ".join(repr(os.path.basename(u)) for u in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        warnings.warn(
-            f"chest_xray_patient_ids: {len(unknown)} file name(s) not in the Kaggle patterns, "
-            f"each made its own patient: {shown}{more}",
-            stacklevel=2,
-        )
-    return np.array([patient for patient, _ in parsed], dtype=str)
+    if not callable(group_id):
+        raise TypeError(f"group_ids: group_id must be a function path -> id, got {group_id!r}")
+    ids = []
+    for path in paths:
+        gid = group_id(path)
+        if gid is None:
+            raise ValueError(f"group_ids: group_id returned None for {os.fspath(path)!r}; "
+                             "return an id for every file (e.g. the file stem for a file of its own)")
+        ids.append(gid)
+    return np.array(ids)
 
 
 # --------------------------------------------------------------------------------------
@@ -220,7 +194,8 @@ def find_duplicates(paths):
     """Groups of byte-identical files among ``paths``.
 
     Only files whose SIZE equals another file's size are read and hashed (SHA-256): a
-    unique size cannot have a twin, and reading 5,856 X-rays costs more than 5,856 stats.
+    unique size cannot have a twin, and reading thousands of images costs far more than
+    as many stats.
 
     Returns
     -------

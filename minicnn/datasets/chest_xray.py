@@ -17,7 +17,7 @@ test        234        390
 =======  ======  =========
 
 Each image keeps its original file name, which names the child (``person1000_virus_1681.jpeg``,
-``IM-0115-0001.jpeg``: see :func:`minicnn.data.chest_xray_patient_ids`), so splits by patient
+``IM-0115-0001.jpeg``; the pneumonia example reads it in ``examples/chest_xray/patients.py``), so splits by patient
 work as on the full set. The file names also give a 3-class label for PNEUMONIA images
 (``_bacteria_`` or ``_virus_``): ``labels="3class"`` is NORMAL 0, BACTERIA 1, VIRUS 2.
 

@@ -72,7 +72,9 @@ def test_pneumoniamnist_splits_counts_and_classes():
     for split, (count, normal) in expected.items():
         ds = medmnist_dataset(path, split, batch_size=64, shuffle=False)
         assert ds.num_examples == count and int((ds.labels == 0).sum()) == normal
-        assert ds.class_names == ["NORMAL", "PNEUMONIA"]
+        assert ds.class_names == ["0", "1"]                   # one name per label value
+        named = medmnist_dataset(path, split, shuffle=False, class_names=["NORMAL", "PNEUMONIA"])
+        assert named.class_names == ["NORMAL", "PNEUMONIA"]
         assert ds.file_paths[3] == f"pneumoniamnist_28.npz:{split}/00003"
     images, labels = load_medmnist(path, "test")
     assert images.shape == (624, 28, 28) and labels.shape == (624,)
@@ -98,8 +100,8 @@ def test_pneumoniamnist_rgb_and_resize():
 
 
 def test_medmnist_bad_input(tmp_path):
-    with pytest.raises(FileNotFoundError, match="pneumoniamnist"):
-        medmnist_dataset(str(tmp_path / "pneumoniamnist_64.npz"))
+    with pytest.raises(FileNotFoundError, match="bloodmnist_64.npz.*does not exist"):
+        medmnist_dataset(str(tmp_path / "bloodmnist_64.npz"))
     other = tmp_path / "other.npz"
     np.savez(other, images=np.zeros((2, 4, 4), np.uint8))
     with pytest.raises(ValueError, match="not a MedMNIST file.*train_images"):

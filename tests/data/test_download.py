@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from minicnn.data import DownloadError, download, minicnn_home, pneumoniamnist
+from minicnn.data import DownloadError, download, minicnn_home
 
 # The package re-exports the function download(), which hides the module of the same name.
 download_module = importlib.import_module("minicnn.data.download")
@@ -83,12 +83,12 @@ def test_connection_refused_says_how_to_get_the_file_by_hand(tmp_path):
     with socket.socket() as sock:  # a port that was free a moment ago: nobody listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/files/pneumoniamnist_224.npz"
+    url = f"http://127.0.0.1:{port}/files/images_224.npz"
     with pytest.raises(DownloadError) as info:
         download(url, "0" * 32, cache_dir=tmp_path, verbose=False, timeout=5)
     message = str(info.value)
     assert url in message and "offline" in message
-    assert "by hand" in message and str(tmp_path / "pneumoniamnist_224.npz") in message
+    assert "by hand" in message and str(tmp_path / "images_224.npz") in message
     assert isinstance(info.value, OSError) and os.listdir(tmp_path) == []
 
 
@@ -99,29 +99,3 @@ def test_cache_folder_comes_from_minicnn_home(server, tmp_path, monkeypatch):
     assert path == str(tmp_path / "home" / "data.bin")
     monkeypatch.delenv("MINICNN_HOME")
     assert minicnn_home() == os.path.join(os.path.expanduser("~"), ".cache", "minicnn")
-
-
-def test_pneumoniamnist_names_and_checks_the_published_file(server, tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="28, 64, 128, 224"):
-        pneumoniamnist(100)
-    assert "10519652" in download_module._ZENODO
-    # Point the helper at the local server, serving our payload under the published name.
-    monkeypatch.setattr(download_module, "_ZENODO", server + "/files/{name}")
-    monkeypatch.setitem(download_module.PNEUMONIAMNIST_MD5, 224, PAYLOAD_MD5)
-    monkeypatch.setattr(Handler, "do_GET", _serve_as("pneumoniamnist_224.npz"))
-    path = pneumoniamnist(224, cache_dir=tmp_path, verbose=False)
-    assert path == str(tmp_path / "pneumoniamnist_224.npz") and open(path, "rb").read() == PAYLOAD
-    assert Handler.requests == ["/files/pneumoniamnist_224.npz"]
-
-
-def _serve_as(name):
-    def do_GET(self):  # noqa: N802
-        Handler.requests.append(self.path)
-        if self.path == f"/files/{name}":
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(PAYLOAD)))
-            self.end_headers()
-            self.wfile.write(PAYLOAD)
-        else:
-            self.send_error(404, "Not Found")
-    return do_GET

@@ -1,7 +1,6 @@
 """Leak-free splits: whole patients per side, class ratios kept, duplicates together, balanced sampling."""
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +8,10 @@ import pytest
 
 from minicnn.data.splits import (
     ClassBalancedSampler,
-    chest_xray_patient_id,
-    chest_xray_patient_ids,
     class_balanced_indices,
     describe_duplicates,
     find_duplicates,
+    group_ids,
     keep_first_mask,
     merge_duplicate_groups,
     stratified_group_kfold,
@@ -107,74 +105,34 @@ def test_kfold_covers_everything_once_with_whole_groups():
         stratified_group_kfold([0, 1, 0], ["a", "b", "b"], k=3)
 
 
-# --- patient ids ----------------------------------------------------------------------
-@pytest.mark.parametrize("name, patient", [
-    ("person1000_virus_1681.jpeg", "person1000"),
-    ("person1000_bacteria_2931.jpeg", "person1000"),
-    ("person447_virus_921_1.jpeg", "person447"),
-    ("IM-0115-0001.jpeg", "IM-0115"),
-    ("IM-0011-0001-0002.jpeg", "IM-0011"),
-    ("NORMAL2-IM-0588-0001.jpeg", "NORMAL2-IM-0588"),
-    ("/data/chest_xray/train/NORMAL/NORMAL2-IM-0588-0001.jpeg", "NORMAL2-IM-0588"),
-    (Path("train/PNEUMONIA/person1_bacteria_1.JPEG"), "person1"),
-])
-def test_patient_id_parsing(name, patient):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")                       # recognised names never warn
-        assert chest_xray_patient_id(name) == patient
+# --- group ids from paths --------------------------------------------------------------
+def test_group_ids_applies_the_rule_to_every_path():
+    paths = ["scans/a/s01-1.png", Path("scans/b/s01-2.png"), "scans/a/s02-1.png"]
+    groups = group_ids(paths, lambda p: os.path.basename(os.fspath(p)).split("-")[0])
+    assert groups.tolist() == ["s01", "s01", "s02"] and groups.shape == (3,)
+    by_folder = group_ids(paths, lambda p: Path(p).parent.name)      # another rule: the folder
+    assert by_folder.tolist() == ["a", "b", "a"]
+    # Four subjects of two images each, two per class: each subject lands whole on one side.
+    paths = [f"scans/s{k}-{i}.png" for k in range(4) for i in range(2)]
+    groups = group_ids(paths, lambda p: os.path.basename(p).split("-")[0])
+    train, val = stratified_group_split([0, 0, 0, 0, 1, 1, 1, 1], groups, 0.5, seed=0)
+    assert len(val) == 4 and not set(groups[train]) & set(groups[val])
 
 
-def test_unrecognised_name_is_its_own_patient_with_a_warning():
-    with pytest.warns(UserWarning, match="not a Kaggle"):
-        assert chest_xray_patient_id("scan_042.png") == "scan_042"
-    with pytest.warns(UserWarning, match="2 file name"):
-        ids = chest_xray_patient_ids(["IM-0001-0001.jpeg", "a.png", "b.png"])
-    assert ids.tolist() == ["IM-0001", "a", "b"]
-
-
-def real_training_files():
-    root = os.environ.get("MINICNN_DATA")
-    if not root:
-        pytest.skip("MINICNN_DATA is not set: no real chest X-ray file names to check")
-    paths, labels = [], []
-    for label, name in enumerate(["NORMAL", "PNEUMONIA"]):
-        folder = Path(root) / "train" / name
-        files = sorted(str(p) for p in folder.glob("*.jpeg"))
-        paths += files
-        labels += [label] * len(files)
-    if not paths:
-        pytest.skip(f"no train/NORMAL or train/PNEUMONIA images under MINICNN_DATA={root}")
-    return paths, np.array(labels)
-
-
-def test_real_names_all_parse_and_the_patient_split_does_not_leak():
-    paths, labels = real_training_files()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")                       # every real name is recognised
-        groups = chest_xray_patient_ids(paths)
-    assert len(set(groups)) < len(paths)                     # patients with several images exist
-    dups = find_duplicates(paths)
-    assert dups                                              # the official set has some
-    assert describe_duplicates(dups, paths, labels)["label_conflicts"] == 0
-    groups = merge_duplicate_groups(groups, paths, dups)
-    train, val = stratified_group_split(labels, groups, 0.1, seed=0)
-    assert_partition(train, val, len(paths))
-    assert not set(groups[train]) & set(groups[val])
-    in_val = np.zeros(len(paths), bool)
-    in_val[val] = True
-    index = {p: i for i, p in enumerate(paths)}
-    assert all(len({in_val[index[p]] for p in dup}) == 1 for dup in dups)
-    assert abs(len(val) / len(paths) - 0.1) < 0.01
-    assert abs(labels[val].mean() - labels.mean()) < 0.01
+def test_group_ids_bad_rule():
+    with pytest.raises(TypeError, match="group_id must be a function"):
+        group_ids(["a.png"], "stem")
+    with pytest.raises(ValueError, match="None for 'b.png'"):
+        group_ids(["a.png", "b.png"], lambda p: None if p == "b.png" else p)
 
 
 # --- duplicates -----------------------------------------------------------------------
 def make_files(tmp_path):
-    """Five files: two identical pairs (one pair across patients) and a same-size impostor."""
-    contents = {"person1_virus_1.jpeg": b"AAAA", "person1_virus_2.jpeg": b"AAAA",
-                "person2_bacteria_3.jpeg": b"AAAB",                       # same size, other bytes
-                "IM-0001-0001.jpeg": b"xyz-image", "IM-0002-0001.jpeg": b"xyz-image",
-                "IM-0003-0001.jpeg": b"unique"}
+    """Six files: two identical pairs (one pair across patients) and a same-size impostor."""
+    contents = {"p1-1.png": b"AAAA", "p1-2.png": b"AAAA",
+                "p2-3.png": b"AAAB",                                      # same size, other bytes
+                "p3-1.png": b"xyz-image", "p4-1.png": b"xyz-image",
+                "p5-1.png": b"unique"}
     paths = []
     for name, data in contents.items():
         (tmp_path / name).write_bytes(data)
@@ -189,10 +147,10 @@ def test_find_duplicates_and_keep_them_on_one_side(tmp_path):
     labels = np.array([1, 1, 1, 0, 0, 0])
     assert describe_duplicates(dups, paths, labels) == {
         "sets": 2, "files": 4, "redundant": 2, "label_conflicts": 0}
-    groups = chest_xray_patient_ids(paths)
+    groups = group_ids(paths, lambda p: os.path.basename(p).split("-")[0])
     merged = merge_duplicate_groups(groups, paths, dups)
-    # IM-0001 and IM-0002 share a file, so the two patients become one group.
-    assert merged.tolist() == ["person1", "person1", "person2", "IM-0001", "IM-0001", "IM-0003"]
+    # p3 and p4 share a file, so the two patients become one group.
+    assert merged.tolist() == ["p1", "p1", "p2", "p3", "p3", "p5"]
     assert keep_first_mask(paths, dups).tolist() == [True, False, True, True, False, True]
     with pytest.raises(ValueError, match="not among"):
         merge_duplicate_groups(groups, paths, [[paths[0], str(tmp_path / "elsewhere.jpeg")]])

@@ -4,6 +4,7 @@ import csv
 import importlib.util
 import os
 import shutil
+import sys
 import warnings
 
 import numpy as np
@@ -11,6 +12,17 @@ import pytest
 
 from minicnn import data as mdata
 from minicnn.datasets import chest_xray
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "examples")
+
+
+def example_patient_ids(paths):
+    """The pneumonia example's patient ids (examples/chest_xray/patients.py) for ``paths``."""
+    if EXAMPLES not in sys.path:
+        sys.path.insert(0, EXAMPLES)
+    from chest_xray import patients  # the example's package, not minicnn.datasets.chest_xray
+    return patients.patient_ids(paths)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(REPO, "tools", "make_chest_xray_28.py")
@@ -155,7 +167,7 @@ def test_load_dataset_has_the_folder_dataset_interface(named):
     # The example's steps: patients from the names (all recognised), subsets that keep names.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        patients = mdata.chest_xray_patient_ids(ds.file_paths)
+        patients = example_patient_ids(ds.file_paths)
     assert len(set(patients.tolist())) < ds.num_examples
     assert "person1000" in set(patients.tolist()) and "IM-0115" in set(patients.tolist())
     train_idx, val_idx = mdata.stratified_group_split(ds.labels, patients, val_fraction=0.1, seed=0)
@@ -261,11 +273,11 @@ def test_rebuild_from_minicnn_data_gives_the_same_arrays(tmp_path, capsys):
 
 
 def test_the_examples_patient_and_duplicate_steps_run_on_it():
-    """examples/pneumonia_lib.prepare_folder's steps 2-4, with find_duplicates swapped in."""
+    """examples/chest_xray/data.py's steps 2-4 (patients, duplicates, leaks), with find_duplicates swapped in."""
     found = {s: chest_xray.load_dataset(s, shuffle=False) for s in ("test", "val", "train")}
     paths = [p for ds in found.values() for p in ds.file_paths]
     split_of = np.array([s for s, ds in found.items() for _ in range(ds.num_examples)])
-    patients = mdata.chest_xray_patient_ids(paths)
+    patients = example_patient_ids(paths)
     duplicates = chest_xray.find_duplicates(paths)
     groups = mdata.merge_duplicate_groups(patients, paths, duplicates)
     keep = mdata.keep_first_mask(paths, duplicates) | (split_of != "train")

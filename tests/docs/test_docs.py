@@ -20,8 +20,9 @@ Why not doctest's ``>>>`` blocks? A learner copies code into a Python session or
 prompts get in the way of copying, and a loop or a class reads badly behind ``...``.
 Plain code with its output underneath reads like a notebook and is checked the same way.
 
-The walkthrough's layer shapes are also checked against ``minicnn.zoo.original_cnn``
-without any data (``test_walkthrough_shapes_match_the_original_model``).
+The walkthrough's layer shapes are also checked against the example's ``original_cnn``
+(``examples/chest_xray/models.py``) without any data
+(``test_walkthrough_shapes_match_the_original_model``).
 """
 
 import ast
@@ -41,6 +42,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 KNOWN_TAGS = {"needs-data"}
+# Pages that record measurements (the experiment log, the performance diary): their commands
+# are ```bash blocks that take minutes to hours, so the suite does not run them, and the pages
+# hold no python block. Every other page is a learning page with code that runs.
+RECORD_PAGES = {"experiments.md", "performance.md"}
+LEARNING_PAGES = [p for p in PAGES if p.name not in RECORD_PAGES]
 FENCE = re.compile(r"^```(.*)$")
 
 
@@ -150,7 +156,7 @@ def clean_registry():
     LAYER_REGISTRY.update(before)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", LEARNING_PAGES, ids=[p.name for p in LEARNING_PAGES])
 def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_registry):
     import numba
 
@@ -172,9 +178,9 @@ def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_r
 
 
 def test_the_learning_pages_exist_and_have_code():
-    names = {p.name for p in PAGES}
+    names = {p.name for p in LEARNING_PAGES}
     assert {"walkthrough.md", "write_a_layer.md", "kernels.md", "softmax.md"} <= names
-    for page in PAGES:
+    for page in LEARNING_PAGES:
         blocks = parse_blocks(page.read_text(encoding="utf-8"), page.name)
         steps = runnable_steps(blocks)
         assert len(steps) >= 5, f"{page.name}: only {len(steps)} python blocks"
@@ -249,6 +255,19 @@ def test_runner_ellipsis_shared_namespace_and_data_skip(tmp_path, monkeypatch):
     assert ran == 2 and "MINICNN_DATA is not set" in skipped
 
 
+def test_the_record_pages_exist_and_hold_commands_not_code():
+    for name in sorted(RECORD_PAGES):
+        page = DOCS / name
+        assert page.is_file(), f"docs/{name} is missing"
+        blocks = parse_blocks(page.read_text(encoding="utf-8"), name)
+        assert not [b for b in blocks if b["lang"] == "python"], (
+            f"{name}: a python block here would never run; move it to a learning page")
+    performance = parse_blocks((DOCS / "performance.md").read_text(encoding="utf-8"))
+    assert any(b["lang"] == "bash" and "benchmarks/" in b["code"] for b in performance)
+    experiments = (DOCS / "experiments.md").read_text(encoding="utf-8")
+    assert "python examples/pneumonia.py" in experiments
+
+
 # --------------------------------------------------------------------------------------
 # The walkthrough's shapes, checked without data
 # --------------------------------------------------------------------------------------
@@ -262,7 +281,11 @@ def test_walkthrough_shapes_match_the_original_model():
     we build ``original_cnn`` at 224x224x3 and compare, so a change to the model or the
     layers that alters a shape fails even where the X-rays are not available.
     """
-    from minicnn.zoo import original_cnn
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from chest_xray.models import original_cnn
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
 
     model = original_cnn((224, 224, 3), seed=0)
     shapes = {layer.name: tuple(layer.output_shape) for layer in model.layers}

@@ -29,7 +29,9 @@ SUMMARY_KEYS = {"auc": float, "accuracy": float, "precision": float, "recall": f
 
 
 def run(args, tmp_path, timeout=120, env_extra=None, unset=()):
-    env = dict(os.environ, MINICNN_HOME=str(tmp_path / "home"), MPLBACKEND="Agg")
+    # PYTHONPATH: the subprocess imports this checkout's minicnn, not an installed copy.
+    env = dict(os.environ, MINICNN_HOME=str(tmp_path / "home"), MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     for name in unset:
         env.pop(name, None)
     env.update(env_extra or {})

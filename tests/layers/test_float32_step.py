@@ -2,11 +2,22 @@
 
 import numpy as np
 
-from minicnn.zoo import original_cnn
+from minicnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from minicnn.model import Sequential
+
+
+def original_cnn(input_shape):
+    """The original CNN's stack (as examples/chest_xray/models.py builds it), float32 by default."""
+    def conv(filters):
+        return Conv2D(filters, 3, kernel_initializer="glorot_uniform")
+    return Sequential([conv(32), ReLU(), MaxPool2D(2), conv(64), ReLU(), MaxPool2D(2),
+                       conv(128), ReLU(), MaxPool2D(2),
+                       Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=0), Dense(1)],
+                      input_shape=input_shape, seed=0)
 
 
 def test_every_layer_output_gradient_and_param_grad_stays_float32():
-    model = original_cnn((40, 40, 3), seed=0)
+    model = original_cnn((40, 40, 3))
     model.compile(optimizer="adam", loss="binary_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (4, 40, 40, 3)).astype(np.float32)

@@ -1,12 +1,12 @@
-"""Helpers of ``examples/pneumonia.py``: finding and preparing the data, and writing the outputs.
+"""Step 1 of the example: find the data, and split it so that no child is on two sides.
 
-Kept out of the script so that the script reads top to bottom as the pipeline itself.
-Nothing here is a framework feature: it is the glue a project around minicnn would write.
-
-The data preparation (:func:`prepare_folder`) in the order it happens, with the reason for each step:
+:func:`find_and_split` is the step; the rest of this module is how it is done. The data
+preparation of a Kaggle folder (:func:`prepare_folder`) in the order it happens, with the
+reason for each step:
 
 1. List the files of ``train/``, ``val/`` and ``test/`` (Keras's rules: class = sorted sub-folder).
-2. The patient of each file from its Kaggle name (``person1000_virus_1681.jpeg`` -> ``person1000``).
+2. The patient of each file from its Kaggle name (``person1000_virus_1681.jpeg`` -> ``person1000``,
+   see ``patients.py``).
 3. Byte-identical duplicates (SHA-256): the patients they link are merged into one group, and
    only one copy is kept in ``train/`` (a file also in ``test/`` leaves ``train/``); ``test/``
    and ``val/`` are left complete.
@@ -20,7 +20,6 @@ The data preparation (:func:`prepare_folder`) in the order it happens, with the 
 7. Validation carved out of ``train/`` by patient, stratified by class (``val_fraction``).
 """
 
-import csv
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minicnn import data as mdata
+
+from . import pneumoniamnist
+from .patients import is_kaggle_name, patient_ids
 
 SPLITS = ("train", "val", "test")
 KAGGLE_HELP = (
@@ -40,6 +42,27 @@ KAGGLE_HELP = (
 
 class DataError(Exception):
     """No usable data: the script prints the message and exits with code 2 (no traceback)."""
+
+
+def find_and_split(args):
+    """Step 1: the data ``args`` point to, prepared and split by patient (a :class:`PreparedData`).
+
+    Prints where the data came from. A Kaggle folder is read at ``--image-size`` (default
+    224), which is written back into ``args``; a ``.npz`` keeps its own size unless asked.
+    """
+    cache_dir = args.cache or os.path.join(mdata.minicnn_home(), "cache")
+    if cache_dir != "memory":
+        os.makedirs(cache_dir, exist_ok=True)
+    kind, path, how = resolve_data(args.data, mdata.minicnn_home(), args.image_size)
+    print(f"Using {path} (from {how}).")
+    if kind == "folder":
+        args.image_size = args.image_size or 224
+        return prepare_folder(path, args.image_size, args.color_mode, args.batch_size,
+                              args.seed, args.limit, cache_dir, args.val_fraction)
+    prepared = prepare_npz(path, args.image_size, args.color_mode, args.batch_size,
+                           args.seed, args.limit)
+    args.image_size = prepared.train.image_size[0]
+    return prepared
 
 
 # --------------------------------------------------------------------------------------
@@ -76,7 +99,7 @@ def resolve_data(arg, cache_dir, image_size):
     print(f"No chest X-ray folder found (no --data, no $MINICNN_DATA, no ./data/chest_xray): "
           f"downloading PneumoniaMNIST at {size}x{size} into {cache_dir} ...")
     try:
-        return "npz", mdata.pneumoniamnist(size, cache_dir=cache_dir), "download"
+        return "npz", pneumoniamnist.fetch(size, cache_dir=cache_dir), "download"
     except (mdata.DownloadError, OSError) as error:
         raise DataError(f"No data found and the download failed:\n  {error}\n{KAGGLE_HELP}") from None
 
@@ -151,10 +174,10 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
     paths = [p for s in order for p in found[s].file_paths]
     split_of = np.array([s for s in order for _ in range(found[s].num_examples)])
     labels = np.concatenate([found[s].labels for s in order])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        patients = mdata.chest_xray_patient_ids(paths)
-    unknown_names = sum(1 for w in caught if "not in the Kaggle patterns" in str(w.message))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the summary counts them instead
+        patients = patient_ids(paths)
+    unknown_names = sum(not is_kaggle_name(p) for p in paths)
     duplicates = mdata.find_duplicates(paths)
     groups = mdata.merge_duplicate_groups(patients, paths, duplicates)
     # Only redundant TRAINING copies go: test/ stays the complete official test set.
@@ -227,11 +250,13 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
 def prepare_npz(path, image_size, color_mode, batch_size, seed, limit):
     """A MedMNIST ``.npz`` (e.g. pneumoniamnist_224.npz) with its own train/val/test splits."""
     size = None if image_size is None else (image_size, image_size)
+    known = pneumoniamnist.CLASS_NAMES if pneumoniamnist.is_pneumoniamnist(path) else None
     found = {}
     for split in SPLITS:
         try:
             found[split] = mdata.medmnist_dataset(path, split, batch_size=batch_size, shuffle=False,
-                                                  color_mode=color_mode, image_size=size)
+                                                  color_mode=color_mode, image_size=size,
+                                                  class_names=known)
         except (ValueError, FileNotFoundError) as error:
             raise DataError(f"cannot read {path!r}: {error}") from None
     class_names = found["train"].class_names
@@ -288,38 +313,3 @@ def print_summary(prepared, class_weight):
             f"{prepared.class_names[c]} {w:.3f}" for c, w in class_weight.items()))
     for note in prepared.notes:
         print(f"  note: {note}")
-
-
-# --------------------------------------------------------------------------------------
-# Outputs.
-# --------------------------------------------------------------------------------------
-def write_csv(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def write_history_csv(path, history):
-    """One row per completed epoch (1-based), one column per logged quantity."""
-    keys = list(history.history)
-    rows = [[i + 1] + [history.history[k][i] for k in keys] for i in range(len(history.epoch))]
-    return write_csv(path, ["epoch"] + keys, rows)
-
-
-def pick_for_grid(labels, probabilities, threshold, n, rng):
-    """Up to ``n`` positions for a prediction grid: the mistakes first (up to half), then others."""
-    pred = probabilities >= threshold
-    wrong = np.flatnonzero(pred != (labels == 1))
-    right = np.flatnonzero(pred == (labels == 1))
-    take_wrong = rng.permutation(wrong)[: n // 2]
-    take_right = rng.permutation(right)[: n - len(take_wrong)]
-    return np.sort(np.concatenate([take_wrong, take_right])).astype(np.int64)
-
-
-def rows_per_class(ds, per_class, rng):
-    """``per_class`` random positions of each class of ``ds`` (fewer if the class is small)."""
-    labels = np.asarray(ds.labels)
-    out = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
-    return np.concatenate(out).astype(np.int64)

@@ -1,25 +1,25 @@
-"""The ready-made models: their layers, sizes, settings, and that they train."""
+"""The example's two models (examples/chest_xray/models.py): layers, sizes, settings, and that they train."""
 
 import numpy as np
 import pytest
 
-from minicnn import zoo
+from chest_xray import models
 from minicnn.layers import BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D
 from minicnn.losses import BinaryCrossEntropy
 from minicnn.optimizers import Adam
 
 
 def test_original_cnn_sizes_and_initialisation():
-    model = zoo.original_cnn((224, 224, 3), seed=0)
+    model = models.original_cnn((224, 224, 3), seed=0)
     assert model.count_params() == 11_169_089
     convs = [layer for layer in model.layers if isinstance(layer, Conv2D)]
     assert [c.filters for c in convs] == [32, 64, 128]
     assert all(c.kernel_initializer == "glorot_uniform" for c in convs)
-    assert zoo.original_cnn((224, 224, 1), seed=0).count_params() == 11_168_513  # grayscale
+    assert models.original_cnn((224, 224, 1), seed=0).count_params() == 11_168_513  # grayscale
 
 
 def test_batchnorm_cnn_layers_and_momentum():
-    model = zoo.batchnorm_cnn((64, 64, 1), seed=0)
+    model = models.batchnorm_cnn((64, 64, 1), seed=0)
     norms = [layer for layer in model.layers if isinstance(layer, BatchNormalization)]
     assert len(norms) == 4 and all(n.momentum == 0.9 for n in norms)
     assert any(isinstance(layer, GlobalAveragePooling2D) for layer in model.layers)
@@ -27,16 +27,23 @@ def test_batchnorm_cnn_layers_and_momentum():
     assert model.count_params() < 300_000
 
 
-@pytest.mark.parametrize("name", sorted(zoo.MODELS))
+@pytest.mark.parametrize("name", sorted(models.MODELS))
 def test_each_model_learns_a_planted_pattern(name):
     # A bright square marks class 1: a few Adam steps on 16 images must cut the loss.
     rng = np.random.default_rng(0)
     x = rng.random((16, 48, 48, 1), dtype=np.float32)
     y = (np.arange(16) % 2).astype(np.float32).reshape(-1, 1)
     x[y[:, 0] == 1, 12:30, 12:30, :] += 2.0
-    model = zoo.MODELS[name]((48, 48, 1), seed=0)
+    model = models.MODELS[name]((48, 48, 1), seed=0)
     model.compile(optimizer=Adam(1e-3), loss=BinaryCrossEntropy(from_logits=True))
     first = model.train_on_batch(x, y)
     for _ in range(25):
         last = model.train_on_batch(x, y)
     assert last < 0.5 * first
+
+
+def test_build_compiles_with_adam_and_the_loss_on_logits():
+    model = models.build("batchnorm", (48, 48, 1), seed=0, learning_rate=3e-4)
+    assert model.optimizer.learning_rate == 3e-4
+    assert isinstance(model.loss, BinaryCrossEntropy) and model.loss.from_logits
+    assert model.input_shape == (48, 48, 1)

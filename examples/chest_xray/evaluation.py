@@ -1,0 +1,106 @@
+"""Steps 4, 5 and 7 of the example: the threshold, the one evaluation on test, and the report.
+
+The order is the protocol: the threshold is chosen on VALIDATION (the highest whose
+sensitivity reaches ``--target-sensitivity``), saved with the model, and only then is the
+official test split scored, once, at that threshold and at 0.5, with bootstrap 95% intervals.
+"""
+
+import json
+import os
+import sys
+from collections import namedtuple
+
+import numpy as np
+
+from minicnn import metrics
+from minicnn.report import write_report
+
+from . import stress
+from .outputs import write_csv
+from .training import RESCALE, predict_probabilities
+
+#: Labels ``y`` (N,) and predicted P(PNEUMONIA) ``p`` (N,) of one split, in the dataset's order.
+Scores = namedtuple("Scores", ["y", "p"])
+
+
+def score(model, ds, args):
+    """The model's :class:`Scores` on the dataset ``ds`` (unaugmented, preprocessed as in training)."""
+    return Scores(np.asarray(ds.labels), predict_probabilities(model, ds, args.preprocess))
+
+
+def choose_threshold(val, target_sensitivity):
+    """Step 4: the highest threshold with validation sensitivity >= the target (0.5 if one class)."""
+    if len(np.unique(val.y)) == 2:
+        return metrics.choose_threshold(val.y, val.p, target_sensitivity)
+    print("warning: validation holds one class only; using threshold 0.5", file=sys.stderr)
+    return 0.5
+
+
+def save(model, out, prepared, args, threshold):
+    """``model.npz`` with all that ``predict`` needs, and ``split.csv`` (every image used, by split)."""
+    model.save(os.path.join(out, "model.npz"), metadata={
+        "threshold": threshold, "class_names": prepared.class_names,
+        "image_size": [args.image_size, args.image_size], "color_mode": args.color_mode,
+        "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model,
+        "target_sensitivity": args.target_sensitivity})
+    write_csv(os.path.join(out, "split.csv"), ["file", "patient", "label", "split"], prepared.rows)
+
+
+def summarize(scores, threshold, args):
+    """metrics.summarize at ``threshold`` with bootstrap intervals; a note when one class only."""
+    y, p = scores
+    if len(np.unique(y)) < 2:  # a tiny --limit run: AUC is undefined with one class
+        return {"threshold": float(threshold), "n": int(len(y)), "note": "one class only"}
+    return metrics.summarize(y, p, threshold=threshold, n_bootstrap=args.bootstrap, seed=args.seed)
+
+
+def evaluate(model, prepared, args, threshold, val, test, history, train_seconds, class_weight):
+    """Step 5: everything ``metrics.json`` holds (test at the chosen threshold and at 0.5, ...)."""
+    results = {
+        "test": summarize(test, threshold, args),
+        "test_at_0.5": summarize(test, 0.5, args),
+        "val": summarize(val, threshold, args),
+        "val_stress": stress.stress_test(model, prepared.val, args, threshold),
+        "train_seconds": round(train_seconds, 1),
+        "epochs": len(history.epoch), "epochs_requested": args.epochs,
+        "best_epoch": None if history.best_epoch is None else history.best_epoch + 1,
+        "interrupted": history.interrupted, "image_size": args.image_size,
+        "color_mode": args.color_mode, "model": args.model, "seed": args.seed,
+        "class_weights": None if class_weight is None else {
+            prepared.class_names[c]: w for c, w in class_weight.items()},
+        "n_train": prepared.train.num_examples, "n_val": prepared.val.num_examples,
+        "n_test": prepared.test.num_examples,
+    }
+    if prepared.official_val is not None:  # 16 images: information only, chooses nothing
+        results["official_val"] = summarize(score(model, prepared.official_val, args), threshold, args)
+    return results
+
+
+def write_metrics(results, out):
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+def report(out, args, prepared, results, figures, threshold, history, train_seconds):
+    """Step 7: ``report.html`` (settings, data, results, every figure), then the console summary."""
+    notes = list(prepared.notes)
+    notes.append(f"Threshold {threshold:.4f}: the highest with sensitivity >= "
+                 f"{args.target_sensitivity} on validation; the test set chose nothing.")
+    stress_lines = stress.describe(results["val_stress"])
+    if stress_lines:
+        notes.append("Stress test (validation again with every film squeezed, stretched, "
+                     "blurred or sharpened; a model that reads the lungs barely moves): "
+                     + "; ".join(stress_lines))
+    if history.interrupted:
+        notes.insert(0, f"Training was interrupted (Ctrl-C) after {len(history.epoch)} complete "
+                        "epoch(s): these results are for a partly trained model.")
+    write_report(os.path.join(out, "report.html"), settings=vars(args),
+                 data_summary=prepared.summary, metrics=results, figures=figures, notes=notes,
+                 title=f"Pneumonia from chest X-rays: {args.model}")
+    for line in stress_lines:
+        print(f"Validation, {line}")
+    t = results["test"]
+    print(f"\nTest at threshold {threshold:.3f}: AUC {t.get('auc', float('nan')):.3f}, "
+          f"sensitivity {t.get('recall', float('nan')):.3f}, specificity "
+          f"{t.get('specificity', float('nan')):.3f}, accuracy {t.get('accuracy', float('nan')):.3f}"
+          f"; trained {train_seconds:.0f} s.\nWrote {out}/ (report.html, metrics.json, model.npz, ...)")

@@ -1,0 +1,75 @@
+"""Step 3 of the example: augment, preprocess and train, keeping the epoch that validates best.
+
+What a training batch goes through, in order: the raw pixels in [0, 255] are augmented
+(rotation, zoom with its own width factor, contrast, optionally sharpness; :func:`make_augmenter`),
+then preprocessed (:data:`PREPROCESSING`), in a background thread while the model trains on
+the batch before.
+"""
+
+import math
+import time
+
+from minicnn import data
+from minicnn.callbacks import EarlyStopping, LearningRateScheduler
+
+RESCALE = 1.0 / 255.0  # pixels come as [0, 255]; "--preprocess rescale" shows the model [0, 1]
+SHARPNESS_SIGMA = 1.0  # px at 224x224: the blur of RandomSharpness and of the stress test
+PREPROCESSING = {
+    # Each image to mean 0, std 1 (default): the model cannot lean on how bright or contrasty
+    # a machine made the film (docs/experiments.md).
+    "standardize": data.PerImageStandardization(),
+    "rescale": data.Rescaling(RESCALE),    # the original project's [0, 1]
+}
+
+
+def make_augmenter(args):
+    """Rotation, zoom and contrast (the original's three Keras layers) and sharpness, one seed."""
+    layers = []
+    if args.rotation:
+        layers.append(data.RandomRotation(args.rotation, fill_mode=args.fill_mode))
+    if args.zoom or args.zoom_width:
+        layers.append(data.RandomZoom(args.zoom, args.zoom_width or None, fill_mode=args.fill_mode))
+    if args.contrast:
+        layers.append(data.RandomContrast(args.contrast))  # on [0, 255] pixels, before preprocessing
+    if args.sharpness:
+        layers.append(data.RandomSharpness(args.sharpness, sigma=SHARPNESS_SIGMA))
+    return data.Augmenter(layers, seed=[args.seed, 2])
+
+
+def cosine_schedule(learning_rate, epochs):
+    """Epoch e of E at ``learning_rate * (1 + cos(pi e / E)) / 2``, as a LearningRateScheduler."""
+    return LearningRateScheduler(lambda epoch, lr: learning_rate * 0.5 * (
+        1 + math.cos(math.pi * epoch / epochs)))
+
+
+def train(model, train_ds, val_ds, args, class_weight):
+    """fit with augmentation, keeping the epoch with the best validation AUC; returns (history, s)."""
+    augment, prepare = make_augmenter(args), PREPROCESSING[args.preprocess]
+    # Shuffled each epoch (repeatably for the seed), augmented and preprocessed in a
+    # background thread.
+    train_batches = (train_ds.with_options(shuffle=True, seed=args.seed)
+                     .map(lambda x, y: (prepare(augment(x)), y)).prefetch(2))
+    val_batches = val_ds.map(lambda x, y: (prepare(x), y))
+    # EarlyStopping with a patience longer than the run never stops: it only remembers the
+    # best epoch by validation AUC and puts its weights back at the end (also after Ctrl-C).
+    keep_best = EarlyStopping(monitor="val_auc", mode="max", patience=args.epochs + 1,
+                              restore_best_weights=True)
+    callbacks = [keep_best]
+    if args.lr_schedule == "cosine":
+        # Big steps first, small ones last: the weights the run ends on (and the epoch kept)
+        # depend less on where the last few noisy steps happened to land.
+        callbacks.append(cosine_schedule(args.learning_rate, args.epochs))
+    start = time.perf_counter()
+    history = model.fit(train_batches, epochs=args.epochs, validation_data=val_batches,
+                        class_weight=class_weight, callbacks=callbacks, verbose=1)
+    history.best_epoch = keep_best.best_epoch
+    return history, time.perf_counter() - start
+
+
+def predict_probabilities(model, ds, preprocess, distort=None):
+    """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,).
+
+    ``distort``: an optional function applied to each raw batch first (the stress test).
+    """
+    prepare, distort = PREPROCESSING[preprocess], distort or (lambda x: x)
+    return model.predict(ds.map(lambda x, y: (prepare(distort(x)), y))).reshape(-1)
