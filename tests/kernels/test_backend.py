@@ -82,7 +82,7 @@ def _step(kernels, monkeypatch, dtype):
                         ReLU(), MaxPool2D(3, strides=1, padding="same")],
                        input_shape=(11, 10, 2), seed=0, dtype=dtype)
     x = rng.standard_normal((3, 11, 10, 2)).astype(dtype)
-    y = model._forward(x, training=True)
+    y = model.forward(x, training=True)
     g = rng.standard_normal(y.shape).astype(dtype)
     for layer in reversed(model.layers[1:]):
         g = layer.backward(g)
