@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from . import cache as _cache
-from ._progress import Progress
+from ..progress import Progress
 from .decode import check_color_mode, check_image_size, check_interpolation, decode_many
 
 __all__ = ["Dataset", "FileSource", "ArraySource", "LABEL_MODES", "AUTOTUNE"]

@@ -312,7 +312,7 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
     errors : {"raise", "collect"}
         "raise": raise the first :class:`UnreadableImageError` (after all threads finish).
         "collect": return the failures instead.
-    progress : minicnn.data._progress.Progress, optional
+    progress : minicnn.progress.Progress, optional
         Updated as files finish.
     workers : int, optional
         Threads to use (default :func:`decode_workers`); 1 decodes in the calling thread.

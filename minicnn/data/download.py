@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 
 from ..files import atomic_write
-from ._progress import Progress
+from ..progress import Progress
 
 __all__ = ["DownloadError", "download", "file_md5", "minicnn_home", "pneumoniamnist",
            "PNEUMONIAMNIST_MD5"]
