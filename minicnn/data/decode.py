@@ -15,8 +15,8 @@ Everything the rest of ``minicnn.data`` knows about image files lives here:
   twice the target size in both directions, so the final resize still averages several
   source pixels per output pixel: on the full-size X-rays the result differs from the
   full decode by 0.1 grey level on average (tested in ``tests/data/test_decode.py``),
-  and the largest X-ray (2,772 px) decodes 2x faster; over all 201 originals it saves
-  about 15-25% of the CPU time (the entropy decoding of the full file remains).
+  and a large JPEG decodes in a fraction of the time (the entropy decoding of the full
+  file remains; ``benchmarks/data_loading.py`` measures it).
 
 Resizing and Keras
 ------------------
@@ -165,7 +165,7 @@ def _request_draft(img, height, width, color_mode):
     * size: a reduction by 1/2, 1/4 or 1/8 that is still >= 2x the target size;
     * colour: for grayscale output from a colour JPEG, decode only the luma plane Y
       (JPEG stores Y, Cb, Cr; Y *is* the ITU-R 601 grey value) instead of converting
-      to RGB and back. About 1.8x faster on the 224 px chest X-rays and identical to
+      to RGB and back: one plane instead of three, and identical to
       ``convert("L")`` on grey images stored as RGB; on colour images it differs by a few
       grey levels at most, at sharp colour edges, where the RGB path mixes in chroma
       upsampling (mean difference 0.03 on random colour noise).
@@ -346,7 +346,7 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
 
     workers = decode_workers() if workers is None else max(1, int(workers))
     # Enough chunks to keep every thread busy and the progress bar moving, few enough
-    # that the per-task overhead (~20 us) stays negligible next to a decode (~0.5 ms).
+    # that the per-task overhead stays negligible next to the decodes in a chunk.
     chunk = max(1, min(32, -(-n // (4 * workers))))
     if workers == 1 or n <= 1:
         failures = work(0, n)

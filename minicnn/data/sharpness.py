@@ -5,9 +5,8 @@ it was stored, not only on the lungs. In the Kaggle set the pneumonia originals 
 heavily compressed JPEGs (median 55-84 KB, ~1100 px wide, in a sample of 120 training films)
 and the normal ones large (520-560 KB, ~1600 px), so at 224x224 softness itself could hint
 at pneumonia, and a model that learned it would call a blurred normal film pneumonia.
-Drawing a new sharpness for every training image is meant to make that clue useless. (On
-the Kaggle set it did not make the pneumonia example's model less sensitive to blur; see
-the README.)
+Drawing a new sharpness for every training image is meant to make that clue useless
+(whether it does is a question for an experiment on the data, not a property of this code).
 
 The operation is an unsharp mask with a random amount ``s`` per image::
 

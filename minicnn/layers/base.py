@@ -16,9 +16,9 @@ A layer is a small object with three methods and three dictionaries:
     into ``self.grads`` (overwriting, never adding across steps) and returns dL/dx,
     or None when ``self.needs_input_grad`` is False (the model's first layer).
     ``backward`` may reuse ``grad_out``'s memory (ReLU zeroes it in place), so
-    callers pass an array they no longer need. Layers may also hand out arrays from a
-    pool reused between steps (``minicnn/kernels/workspace.py``), but never one that
-    someone still holds: an output you keep is never overwritten behind your back.
+    callers pass an array they no longer need. The kernels a layer calls may hand out
+    arrays from a pool reused between steps (``minicnn/kernels/workspace.py``), but never
+    one that someone still holds: an output you keep is never overwritten behind your back.
 
 ``self.state`` holds arrays that are saved with the model but not trained
 (BatchNormalization's moving mean and variance). Layers that draw random numbers
