@@ -26,6 +26,8 @@ class ReLU(Layer):
     No parameters. Tests: ``tests/layers/test_activations.py``.
     """
 
+    kept_for_backward = ("mask",)
+
     def __init__(self, name=None):
         super().__init__(name=name)
         self.mask = None

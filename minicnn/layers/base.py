@@ -42,6 +42,12 @@ LAYER_REGISTRY = {}
 
 
 class Layer:
+    # Names of the attributes ``forward`` keeps for ``backward`` (Conv2D's "cols" ...).
+    # ``layer(x)`` drops them before the next forward, so the memory of the last step's
+    # can be reused for this step's (minicnn/kernels/workspace.py) instead of both
+    # being alive at once.
+    kept_for_backward = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         LAYER_REGISTRY[cls.__name__] = cls
@@ -91,6 +97,8 @@ class Layer:
             dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
             self.build(x.shape[1:], dtype=dtype)
         self.check_input_shape(x.shape)
+        for name in self.kept_for_backward:
+            setattr(self, name, None)
         return self.forward(x, training=training)
 
     def check_input_shape(self, shape):

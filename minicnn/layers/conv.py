@@ -92,6 +92,8 @@ class Conv2D(Layer):
     worked example in ``docs/kernels.md``). Tests: ``tests/layers/test_conv.py``.
     """
 
+    kept_for_backward = ("cols",)
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True,
                  kernel_initializer="he_normal", name=None):
         super().__init__(name)

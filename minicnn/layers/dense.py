@@ -36,6 +36,8 @@ class Dense(Layer):
         Name in ``minicnn.initializers`` for W (Keras default ``"glorot_uniform"``).
     """
 
+    kept_for_backward = ("x",)
+
     def __init__(self, units, use_bias=True, kernel_initializer="glorot_uniform", name=None):
         super().__init__(name=name)
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:

@@ -47,6 +47,8 @@ class BatchNormalization(Layer):
         Added to the variance before the square root (Keras default 1e-3).
     """
 
+    kept_for_backward = ("cache",)
+
     def __init__(self, momentum=0.99, epsilon=1e-3, name=None):
         super().__init__(name=name)
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:

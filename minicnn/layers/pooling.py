@@ -52,6 +52,8 @@ class MaxPool2D(Layer):
     Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling_kernels.py``.
     """
 
+    kept_for_backward = ("argmax",)
+
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
         super().__init__(name)
         self.pool_size = to_pair(pool_size, f"{self.name}: pool_size")
