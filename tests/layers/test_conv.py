@@ -241,3 +241,19 @@ def test_memory_stays_flat_across_steps_and_smaller_batches():
     expected.build((64, 64, 8), dtype=np.float32)
     expected.params["W"][...] = layer.params["W"]
     np.testing.assert_allclose(layer.forward(big), expected.forward(big), rtol=1e-6)
+
+def test_calling_the_layer_again_reuses_the_memory_of_the_last_cols():
+    # layer(x) drops what the last forward kept (Layer.kept_for_backward) before the
+    # next forward, so one cols-sized array serves every step instead of two.
+    from minicnn.kernels import workspace
+
+    workspace.release()
+    rng = np.random.default_rng(0)
+    layer = Conv2D(8, 3)
+    layer.build((64, 64, 8), rng=rng, dtype=np.float32)
+    x = rng.standard_normal((4, 64, 64, 8)).astype(np.float32)
+    layer(x)
+    first = layer.cols.__array_interface__["data"][0]
+    y = layer(x)
+    assert layer.cols.__array_interface__["data"][0] == first
+    assert layer.backward(np.ones_like(y)).shape == x.shape  # and backward still has its cols
