@@ -232,7 +232,7 @@ def col2im_matmul(dy, weights_t, window):
     rows = window.out_h * window.out_w  # rows of dcols per image
     n = dy.shape[0] // rows
     dtype = np.result_type(dy.dtype, weights_t.dtype)
-    per_chunk = min(max(num_threads(), _DCOLS_CHUNK_ELEMENTS // k // rows, 1), n)
+    per_chunk = max(min(max(num_threads(), _DCOLS_CHUNK_ELEMENTS // k // rows), n), 1)
     dcols = workspace.output((per_chunk * rows, k), dtype)
     dx = workspace.output((n, window.in_h, window.in_w, k // window.size), dtype)
     for start in range(0, n, per_chunk):
