@@ -49,7 +49,7 @@ class MaxPool2D(Layer):
     (added up where windows overlap) and 0 elsewhere. Shapes: x (N, H, W, C) ->
     y (N, Ho, Wo, C), ``Ho = (H - ph) // sh + 1`` ("valid") or ``ceil(H / sh)``
     ("same"); backward (N, Ho, Wo, C) -> (N, H, W, C). No parameters.
-    Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling_kernels.py``.
+    Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling.py``.
     """
 
     kept_for_backward = ("argmax",)
