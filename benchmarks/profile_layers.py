@@ -10,7 +10,7 @@ Prints the median over ``--repeats`` steps (after ``--warmup`` untimed steps tha
 the Numba kernels and fill the reusable buffers) of each layer's forward and backward
 time, then the share of the step spent in each kind of work. The im2col and col2im
 calls are timed where Conv2D really makes them (the functions are wrapped while the
-profile runs), so "GEMM" is the rest of the convolutions' and Dense layers' time: the
+profile runs: ``kernels.im2col.fast`` and the col2im loop inside ``col2im_matmul``), so "GEMM" is the rest of the convolutions' and Dense layers' time: the
 matrix products plus a bias add and a few reshapes.
 
 ``--clock cpu`` uses ``time.process_time`` (CPU time of all threads of this process):
@@ -19,6 +19,7 @@ load the machine, which makes it the measure to compare code changes by.
 """
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -28,7 +29,10 @@ import time
 import numba
 import numpy as np
 
-from minicnn.layers import conv as conv_module
+from minicnn import kernels
+
+# The module (the package re-exports a function of the same name).
+im2col_module = importlib.import_module("minicnn.kernels.im2col")
 
 # The models live beside the example that trains them (examples/chest_xray/models.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
@@ -56,13 +60,13 @@ def profile(batch=32, repeats=5, warmup=2, clock="wall", size=224):
     # The layers of the model the example trains, built by Sequential (first layer: no dx).
     layers = original_cnn((size, size, 3), seed=0).layers
     x0 = rng.standard_normal((batch, size, size, 3), dtype=np.float32)
-    timed_im2col = _Timed(conv_module.im2col, tick)
-    timed_col2im = _Timed(conv_module.col2im, tick)
+    timed_im2col = _Timed(kernels.im2col.fast, tick)
+    timed_col2im = _Timed(im2col_module.col2im_numba, tick)
     fwd = [[] for _ in layers]
     bwd = [[] for _ in layers]
     steps, im2col_ms, col2im_ms = [], [], []
-    real = conv_module.im2col, conv_module.col2im
-    conv_module.im2col, conv_module.col2im = timed_im2col, timed_col2im
+    real = kernels.im2col.fast, im2col_module.col2im_numba
+    kernels.im2col.fast, im2col_module.col2im_numba = timed_im2col, timed_col2im
     try:
         for _ in range(repeats + warmup):
             timed_im2col.total = timed_col2im.total = 0.0
@@ -83,7 +87,7 @@ def profile(batch=32, repeats=5, warmup=2, clock="wall", size=224):
             im2col_ms.append(timed_im2col.total)
             col2im_ms.append(timed_col2im.total)
     finally:
-        conv_module.im2col, conv_module.col2im = real
+        kernels.im2col.fast, im2col_module.col2im_numba = real
 
     def med(values):
         return 1e3 * float(np.median(values[warmup:]))

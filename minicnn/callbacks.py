@@ -4,22 +4,31 @@ The moments (hooks), in the order ``fit`` calls them::
 
     on_train_begin(logs)
         on_epoch_begin(epoch, logs)
-            on_batch_end(step, logs)        # after every optimizer step
+            on_batch_begin(step, logs)      # before every training step
+            on_batch_end(step, logs)        # after it: logs hold the running loss and metrics
         on_epoch_end(epoch, logs)           # logs hold the epoch's loss, metrics, val_ twins
     on_train_end(logs)                      # also after Ctrl-C, so restore-best still works
 
-``epoch`` and ``step`` count from 0. ``fit`` sets ``callback.model`` before the first
+``epoch`` and ``step`` count from 0. ``fit`` sets ``callback.model`` and
+``callback.params`` (``epochs``, ``steps``, ``batch_size``, ``verbose``) before the first
 hook. A callback stops training by setting ``self.model.stop_training = True``; the
 current epoch still finishes.
 
-Three ready-made callbacks, with Keras's names and semantics:
-``EarlyStopping``, ``LearningRateScheduler`` and ``ModelCheckpoint``.
+``fit`` always adds three callbacks of its own, as Keras does: ``NaNGuard`` (first),
+``ProgbarLogger`` (when ``verbose``) and ``History`` (last; ``fit`` returns it). Three
+more are ready to pass in, with Keras's names and semantics: ``EarlyStopping``,
+``LearningRateScheduler`` and ``ModelCheckpoint``.
 """
 
 import math
 import warnings
 
-__all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
+import numpy as np
+
+from .progress import ProgressBar
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "NaNGuard",
+           "EarlyStopping", "LearningRateScheduler", "ModelCheckpoint"]
 
 
 class Callback:
@@ -27,9 +36,13 @@ class Callback:
 
     def __init__(self):
         self.model = None
+        self.params = {}
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        self.params = params
 
     def on_train_begin(self, logs=None):
         pass
@@ -43,8 +56,159 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
+    def on_batch_begin(self, step, logs=None):
+        pass
+
     def on_batch_end(self, step, logs=None):
         pass
+
+
+class CallbackList:
+    """Calls one hook on every callback, in order: ``NaNGuard``, ``ProgbarLogger``, the
+    caller's callbacks, then ``History``.
+
+    ``on_epoch_end`` reaches ``History`` even when an earlier callback raises (a Ctrl-C in
+    a checkpoint save, say): the epoch itself was complete, so it is recorded.
+    """
+
+    def __init__(self, callbacks, model, params, verbose=0):
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise ValueError(f"fit: callbacks must be minicnn.callbacks.Callback objects, "
+                                 f"got {callback!r}")
+        self.history = History()
+        self.progbar = ProgbarLogger() if verbose else None
+        self.callbacks = [NaNGuard(), *([self.progbar] if self.progbar else []), *callbacks,
+                          self.history]
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
+
+    def on_batch_begin(self, step, logs=None):
+        for callback in self.callbacks:
+            callback.on_batch_begin(step, logs)
+
+    def on_batch_end(self, step, logs=None):
+        for callback in self.callbacks:
+            callback.on_batch_end(step, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        try:
+            for callback in self.callbacks[:-1]:
+                callback.on_epoch_end(epoch, logs)
+        finally:
+            self.history.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+
+class History(Callback):
+    """What ``fit`` returns: the per-epoch record of a training run.
+
+    Attributes
+    ----------
+    history : dict
+        ``"loss"``, each metric name and their ``"val_"`` twins -> list of one float per
+        completed epoch (plus anything callbacks add, e.g. ``"learning_rate"``).
+    epoch : list of int
+        The completed epochs, counting from 0.
+    params : dict
+        ``epochs``, ``steps`` (batches per epoch), ``batch_size`` (None for a dataset),
+        ``verbose``.
+    interrupted : bool
+        True when Ctrl-C ended training early. Only completed epochs are recorded.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+        self.interrupted = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self):
+        return (f"History(epochs={len(self.epoch)}, keys={list(self.history)}, "
+                f"interrupted={self.interrupted})")
+
+
+class ProgbarLogger(Callback):
+    """Prints ``Epoch i/n`` and a ``minicnn.progress.ProgressBar`` per epoch.
+
+    ``params["verbose"]`` 1 draws the bar during the epoch and its summary line at the
+    end; 2 prints only the summary line.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        print(f"Epoch {epoch + 1}/{self.params['epochs']}")
+        self.bar, self.seen = ProgressBar(self.params["steps"]), 0
+
+    def on_batch_end(self, step, logs=None):
+        self.seen = step + 1
+        if self.params["verbose"] == 1:
+            self.bar.update(self.seen, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.finish(logs, step=self.seen)
+        self.bar = None
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None and self.bar.interactive:
+            print()  # end the line of an epoch cut short
+
+
+class NaNGuard(Callback):
+    """Stop training with a clear error when the loss becomes NaN or infinite.
+
+    ``minicnn.trainer.train_step`` never applies an update whose loss is not finite, so
+    when this guard raises, the weights are those after the last good step. The one
+    thing the bad step did change is state updated in the forward pass
+    (BatchNormalization's moving mean and variance); the guard copies it before every
+    step and puts it back. That copy is a few vectors of one value per channel, into
+    arrays made once per ``fit``: it costs nothing next to a step.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.epoch = 0
+        self._state = [(array, array.copy()) for layer in self.model.layers
+                       for array in layer.state.values()]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_begin(self, step, logs=None):
+        for array, saved in self._state:
+            np.copyto(saved, array)
+
+    def on_batch_end(self, step, logs=None):
+        loss = (logs or {}).get("loss", 0.0)
+        if math.isfinite(loss):
+            return
+        for array, saved in self._state:
+            np.copyto(array, saved)
+        raise FloatingPointError(
+            f"{self.params.get('what', 'fit')}: the loss is {loss} at epoch {self.epoch + 1}, "
+            f"step {step + 1}/{self.params['steps']}; training stopped before this step changed "
+            "the weights. Try a lower learning rate, and check the data for NaN/inf values and "
+            "labels outside {0, 1}.")
 
 
 # Quantities that are better when larger; everything else (loss ...) is better when smaller.

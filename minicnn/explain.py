@@ -25,6 +25,9 @@ would give. Pass ``layer=`` to pick exactly one layer instead.
 
 import numpy as np
 
+from . import metrics as M
+from .display import to_display
+
 __all__ = ["grad_cam", "overlay", "upsample_bilinear", "pick_outcome_examples"]
 
 
@@ -183,7 +186,7 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     Parameters
     ----------
     image : array (H, W), (H, W, 1) or (H, W, 3), uint8 or float (read as in
-        ``minicnn.plots.to_display``)
+        ``minicnn.display.to_display``)
     heatmap : array (H, W) in [0, 1]
     alpha : float in [0, 1], weight of the coloured heat map
     cmap : name of a matplotlib colormap
@@ -192,9 +195,7 @@ def overlay(image, heatmap, alpha=0.4, cmap="jet"):
     -------
     ndarray (H, W, 3) uint8 = round(255 * ((1 - alpha) * image + alpha * cmap(heatmap)))
     """
-    from matplotlib import colormaps
-
-    from .plots import to_display
+    from matplotlib import colormaps  # imported here: explain works without matplotlib
 
     img = to_display(image)
     hm = np.asarray(heatmap, dtype=np.float64)
@@ -220,11 +221,9 @@ def pick_outcome_examples(y_true, y_prob, threshold, per_group=2):
     indices : list of int, into ``y_true`` / ``y_prob``
     titles : list of str such as ``"FN  p=0.031"``
     """
-    from . import metrics as M
-
-    y = M._as_labels(y_true, "y_true")
-    p = M._as_probabilities(y_prob)
-    M._check_pair(y, p, "y_true", "y_prob")
+    y = M.as_labels(y_true, "y_true")
+    p = M.as_probabilities(y_prob)
+    M.check_pair(y, p, "y_true", "y_prob")
     pred = p >= threshold
     groups = [("TP", (y == 1) & pred, -1), ("FP", (y == 0) & pred, -1),
               ("FN", (y == 1) & ~pred, 1), ("TN", (y == 0) & ~pred, 1)]

@@ -29,11 +29,13 @@ __all__ = [
     "average_precision", "choose_threshold", "bootstrap_ci", "brier_score",
     "reliability_curve", "summarize", "get_streaming_metric", "StreamingAccuracy",
     "StreamingPrecision", "StreamingRecall", "StreamingAUC",
+    # input checks, shared with explain and plots
+    "as_labels", "as_scores", "as_probabilities", "check_pair", "ratio",
 ]
 
 
 # --- input checks --------------------------------------------------------------------
-def _as_labels(y, name="y_true"):
+def as_labels(y, name="y_true"):
     """Flatten ``y`` to a 1-D int64 array of 0/1, or raise ValueError naming ``name``."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -51,7 +53,7 @@ def _as_labels(y, name="y_true"):
     return y.astype(np.int64)
 
 
-def _as_scores(s, name="y_score"):
+def as_scores(s, name="y_score"):
     """Flatten ``s`` to a 1-D float64 array without NaN, or raise ValueError naming ``name``."""
     s = np.asarray(s)
     if s.ndim == 2 and s.shape[1] == 1:
@@ -67,7 +69,8 @@ def _as_scores(s, name="y_score"):
     return s
 
 
-def _check_pair(a, b, name_a, name_b):
+def check_pair(a, b, name_a, name_b):
+    """Raise ValueError unless 1-D ``a`` and ``b`` have the same, non-zero, length."""
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"{name_a} has {a.shape[0]} entries but {name_b} has {b.shape[0]}; "
                          "they must have the same length")
@@ -76,9 +79,9 @@ def _check_pair(a, b, name_a, name_b):
 
 
 def _labels_and_scores(y_true, y_score, score_name="y_score"):
-    y = _as_labels(y_true, "y_true")
-    s = _as_scores(y_score, score_name)
-    _check_pair(y, s, "y_true", score_name)
+    y = as_labels(y_true, "y_true")
+    s = as_scores(y_score, score_name)
+    check_pair(y, s, "y_true", score_name)
     return y, s
 
 
@@ -146,14 +149,14 @@ def confusion_matrix(y_true, y_pred):
     -------
     ndarray (2, 2) of int64, summing to N
     """
-    y = _as_labels(y_true, "y_true")
-    p = _as_labels(y_pred, "y_pred")
-    _check_pair(y, p, "y_true", "y_pred")
+    y = as_labels(y_true, "y_true")
+    p = as_labels(y_pred, "y_pred")
+    check_pair(y, p, "y_true", "y_pred")
     # 2 * truth + prediction is 0 (tn), 1 (fp), 2 (fn) or 3 (tp): one bincount counts all four.
     return np.bincount(2 * y + p, minlength=4).reshape(2, 2)
 
 
-def _ratio(num, den):
+def ratio(num, den):
     """num / den, or 0.0 when den is 0 (scikit-learn's zero_division=0)."""
     return float(num / den) if den else 0.0
 
@@ -161,19 +164,19 @@ def _ratio(num, den):
 def accuracy(y_true, y_pred):
     """(tp + tn) / N: the fraction of predictions that are right."""
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tp + tn, tn + fp + fn + tp)
+    return ratio(tp + tn, tn + fp + fn + tp)
 
 
 def precision(y_true, y_pred):
     """tp / (tp + fp): of those called positive, the fraction that are. 0.0 if none called positive."""
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tp, tp + fp)
+    return ratio(tp, tp + fp)
 
 
 def recall(y_true, y_pred):
     """tp / (tp + fn), the sensitivity: the fraction of positives found. 0.0 if no positive."""
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tp, tp + fn)
+    return ratio(tp, tp + fn)
 
 
 sensitivity = recall
@@ -182,13 +185,13 @@ sensitivity = recall
 def specificity(y_true, y_pred):
     """tn / (tn + fp): the fraction of negatives correctly cleared. 0.0 if no negative."""
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(tn, tn + fp)
+    return ratio(tn, tn + fp)
 
 
 def f1_score(y_true, y_pred):
     """2 tp / (2 tp + fp + fn), the harmonic mean of precision and recall. 0.0 if tp = fp = fn = 0."""
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred)
-    return _ratio(2 * tp, 2 * tp + fp + fn)
+    return ratio(2 * tp, 2 * tp + fp + fn)
 
 
 # --- curves over every threshold -------------------------------------------------------
@@ -382,8 +385,9 @@ def _bootstrap(fn, y, s, n, seed):
 
 
 # --- calibration -----------------------------------------------------------------------
-def _as_probabilities(y_prob):
-    p = _as_scores(y_prob, "y_prob")
+def as_probabilities(y_prob):
+    """``as_scores`` of ``y_prob`` that also refuses values outside [0, 1]."""
+    p = as_scores(y_prob, "y_prob")
     if p.size and (p.min() < 0.0 or p.max() > 1.0):
         raise ValueError(f"y_prob: probabilities must lie in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (pass sigmoid(logits), not logits)")
@@ -392,9 +396,9 @@ def _as_probabilities(y_prob):
 
 def brier_score(y_true, y_prob):
     """Mean squared error of the probabilities, mean((p - y)^2); 0 is perfect, 0.25 is a coin."""
-    y = _as_labels(y_true, "y_true")
-    p = _as_probabilities(y_prob)
-    _check_pair(y, p, "y_true", "y_prob")
+    y = as_labels(y_true, "y_true")
+    p = as_probabilities(y_prob)
+    check_pair(y, p, "y_true", "y_prob")
     return float(np.mean((p - y) ** 2))
 
 
@@ -412,9 +416,9 @@ def reliability_curve(y_true, y_prob, n_bins=10):
     fraction_positive : ndarray (B,) fraction of label 1 in each
     counts : ndarray (B,) int64, examples in each
     """
-    y = _as_labels(y_true, "y_true")
-    p = _as_probabilities(y_prob)
-    _check_pair(y, p, "y_true", "y_prob")
+    y = as_labels(y_true, "y_true")
+    p = as_probabilities(y_prob)
+    check_pair(y, p, "y_true", "y_prob")
     if int(n_bins) < 1:
         raise ValueError(f"n_bins must be at least 1, got {n_bins!r}")
     edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
@@ -441,18 +445,18 @@ def summarize(y_true, y_prob, threshold=0.5, n_bootstrap=1000, seed=0, alpha=0.0
     for auc, average_precision, accuracy, precision, recall, specificity, f1.
     Plain Python types throughout, ready for ``json.dump``.
     """
-    y = _as_labels(y_true, "y_true")
-    p = _as_probabilities(y_prob)
-    _check_pair(y, p, "y_true", "y_prob")
+    y = as_labels(y_true, "y_true")
+    p = as_probabilities(y_prob)
+    check_pair(y, p, "y_true", "y_prob")
     _both_classes(y, "a summary with AUC")
     threshold = float(threshold)
     names = ["auc", "average_precision", "accuracy", "precision", "recall", "specificity", "f1"]
 
     def all_metrics(yb, pb):
         (tn, fp), (fn, tp) = confusion_matrix(yb, (pb >= threshold).astype(np.int64))
-        return [roc_auc(yb, pb), average_precision(yb, pb), _ratio(tp + tn, yb.shape[0]),
-                _ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(tn, tn + fp),
-                _ratio(2 * tp, 2 * tp + fp + fn)]
+        return [roc_auc(yb, pb), average_precision(yb, pb), ratio(tp + tn, yb.shape[0]),
+                ratio(tp, tp + fp), ratio(tp, tp + fn), ratio(tn, tn + fp),
+                ratio(2 * tp, 2 * tp + fp + fn)]
 
     out = {"threshold": threshold, "n": int(y.shape[0]), "n_positive": int(y.sum())}
     out.update(zip(names, (float(v) for v in all_metrics(y, p))))

@@ -1,16 +1,16 @@
 """``Sequential``: a stack of layers with Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
 
-Training is one loop you can read in a few lines (see ``Sequential._train_step``)::
+The model holds the layers and what ``compile`` chose (optimizer, loss, metrics); the
+training loop itself is ``minicnn.trainer.train_step``, in a few lines::
 
-    logits = forward(x)                      # layer by layer, training=True
-    loss   = loss.forward(logits, y, w)      # one float, the weighted batch mean
-    grad   = loss.backward()                 # dL/dlogits, shape (B, 1)
-    backward(grad)                           # layer by layer in reverse: fills each layer.grads
-    optimizer.step(params, grads)            # updates every parameter in place
+    outputs = model.forward(images, training=True)       # layer by layer
+    loss    = model.loss.forward(outputs, labels, w)     # one float, the weighted batch mean
+    model.backward(model.loss.backward())                # layer by layer in reverse: layer.grads
+    model.optimizer.step(params, grads)                  # updates every parameter in place
 
-Everything else in this file is bookkeeping around that loop: batching and shuffling,
-class weights, metrics and the progress bar, callbacks, safety (a NaN loss stops before
-it can poison the weights; Ctrl-C never leaves a half-updated model), and saving.
+``fit`` runs it over epochs (``minicnn.trainer.fit``); the data of every call goes through
+one batch adapter (``minicnn.batches.Batches``), and the progress bar, ``History`` and the
+NaN stop are callbacks (``minicnn.callbacks``).
 
 Inputs
 ------
@@ -21,86 +21,17 @@ epoch and shuffles itself. Images are cast to the model's dtype batch by batch (
 scaling: divide uint8 images by 255 yourself, or let the dataset do it).
 """
 
-import contextlib
-import math
-import signal
-import sys
-import threading
-
 import numpy as np
 
-from .callbacks import Callback
+from . import losses, optimizers, trainer
+from . import metrics as metrics_module
+from .batches import Batches
+from .callbacks import History
 from .layers.activations import stable_sigmoid
 from .layers.base import Layer
-from .progress import ProgressBar
 from .saving import load_model, save_model
 
 __all__ = ["Sequential", "History"]
-
-
-class History:
-    """What ``fit`` returns: the per-epoch record of a training run.
-
-    Attributes
-    ----------
-    history : dict
-        ``"loss"``, each metric name and their ``"val_"`` twins -> list of one float per
-        completed epoch (plus anything callbacks add, e.g. ``"learning_rate"``).
-    epoch : list of int
-        The completed epochs, counting from 0.
-    params : dict
-        ``epochs``, ``steps`` (batches per epoch), ``batch_size`` (None for a dataset),
-        ``verbose``.
-    interrupted : bool
-        True when Ctrl-C ended training early. Only completed epochs are recorded.
-    """
-
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
-        self.params = {}
-        self.interrupted = False
-        self.model = None
-
-    def _record(self, epoch, logs):
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-    def __repr__(self):
-        return (f"History(epochs={len(self.epoch)}, keys={list(self.history)}, "
-                f"interrupted={self.interrupted})")
-
-
-class _DeferKeyboardInterrupt:
-    """Hold Ctrl-C back until the block ends, then raise it.
-
-    Python raises KeyboardInterrupt between any two bytecodes, so an interrupt inside
-    ``optimizer.step`` could leave half of the parameters updated. Inside this block a
-    SIGINT only sets a flag; on exit the original handler runs (normally raising
-    KeyboardInterrupt), after the update is complete. Signal handlers can only be set
-    from the main thread; elsewhere the block does nothing special.
-    """
-
-    def __enter__(self):
-        self.received = None
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
-            if callable(previous):  # leave SIG_IGN / SIG_DFL alone
-                self.previous = previous
-                signal.signal(signal.SIGINT, self._hold)
-        return self
-
-    def _hold(self, signum, frame):
-        self.received = (signum, frame)
-
-    def __exit__(self, *exc_info):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            if self.received is not None:
-                self.previous(*self.received)
-        return False
 
 
 class Sequential:
@@ -259,13 +190,13 @@ class Sequential:
         for array, value in zip(arrays, weights):
             array[...] = value
 
-    def _state_copy(self):
-        return [{k: v.copy() for k, v in layer.state.items()} for layer in self.layers]
+    def trainable_params(self):
+        """Every parameter array, layer by layer (what the optimizer updates)."""
+        return [array for layer in self.layers for array in layer.params.values()]
 
-    def _restore_state(self, saved):
-        for layer, state in zip(self.layers, saved):
-            for key, value in state.items():
-                layer.state[key][...] = value
+    def gradients(self):
+        """The gradient of each of ``trainable_params()``, in the same order."""
+        return [layer.grads[key] for layer in self.layers for key in layer.params]
 
     # --- compile ----------------------------------------------------------------------
     def compile(self, optimizer="adam", loss="binary_crossentropy", metrics=None):
@@ -283,8 +214,6 @@ class Sequential:
             Names (``"accuracy"``, ``"auc"``, ``"precision"``, ``"recall"``) or streaming
             metric objects (``name``, ``reset()``, ``update(y_true, y_prob)``, ``result()``).
         """
-        from . import losses, metrics as metrics_module, optimizers
-
         self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
         if not hasattr(self.optimizer, "step"):
             raise ValueError(f"optimizer {optimizer!r} has no step(params, grads) method")
@@ -311,175 +240,43 @@ class Sequential:
             raise RuntimeError(f"call model.compile(...) before model.{what}(...)")
 
     # --- the forward and backward chains ---------------------------------------------------
-    def _forward(self, x, training=False):
-        # layer(x) = shape check (a tuple comparison, cheap) + forward.
+    def forward(self, x, training=False):
+        """The output of every layer in turn; ``layer(x)`` also checks the input shape."""
         for layer in self.layers:
             x = layer(x, training=training)
         return x
 
-    def _backward(self, grad):
+    def backward(self, grad):
+        """Send dL/d(output) down the layers, which fill their ``grads``."""
         for layer in reversed(self.layers):
             grad = layer.backward(grad)  # the first layer may return None: nobody needs it
 
-    def _probabilities(self, outputs):
+    def probabilities(self, outputs):
+        """Outputs as probabilities: the sigmoid of logits, or the outputs of a Sigmoid."""
         return outputs if self.outputs_probabilities else stable_sigmoid(outputs)
 
-    def _labels_like(self, y, outputs, what):
-        """Labels in the model dtype, reshaped like the model outputs ((B,) -> (B, 1))."""
-        y = np.asarray(y, dtype=self.dtype)
-        if y.size != outputs.size:
-            raise ValueError(f"{what}: labels of shape {y.shape} do not match the model "
+    def targets_like(self, outputs, labels, sample_weight=None, what="fit"):
+        """Labels and weights reshaped like the outputs ((B,) -> (B, 1)); ValueError if they differ."""
+        labels = np.asarray(labels, dtype=self.dtype)
+        if labels.size != outputs.size:
+            raise ValueError(f"{what}: labels of shape {labels.shape} do not match the model "
                              f"output of shape {outputs.shape}")
-        return y.reshape(outputs.shape)
-
-    # --- batching ---------------------------------------------------------------------
-    def _batches(self, x, y, sample_weight, batch_size, shuffle, rng, what, need_labels):
-        """``(steps, make_iterator)``; each iterator yields ``(images, labels, weights)``.
-
-        ``labels`` and ``weights`` may be None. Arrays are cut into batches of
-        ``batch_size`` (the last one smaller), shuffled with ``rng`` when ``shuffle``:
-        ONE permutation indexes images, labels and weights, so they stay together.
-        """
-        if isinstance(x, np.ndarray) or y is not None:
-            x = np.asarray(x)
-            if x.ndim == 0:
-                raise ValueError(f"{what}: x must be an array of examples, got a scalar")
-            if x.shape == self.input_shape:
-                raise ValueError(f"{what}: x has the shape of ONE example {x.shape}; the model "
-                                 f"takes a batch (N, {', '.join(map(str, x.shape))}): use x[None]")
-            n = x.shape[0]
-            if need_labels and y is None:
-                raise ValueError(f"{what}: x is an array, so y (the labels) is required")
-            if y is not None:
-                y = np.asarray(y)
-                if y.ndim == 0 or y.shape[0] != n:
-                    raise ValueError(f"{what}: x has {n} examples but y has shape {y.shape}")
-            if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight).reshape(-1)
-                if sample_weight.shape[0] != n:
-                    raise ValueError(f"{what}: x has {n} examples but sample_weight has "
-                                     f"{sample_weight.shape[0]}")
-            if int(batch_size) < 1:
-                raise ValueError(f"{what}: batch_size must be >= 1, got {batch_size}")
-            batch_size = int(batch_size)
-
-            def make_iterator():
-                order = rng.permutation(n) if shuffle else None
-                for start in range(0, n, batch_size):
-                    index = (order[start:start + batch_size] if order is not None
-                             else slice(start, start + batch_size))
-                    yield (x[index], None if y is None else y[index],
-                           None if sample_weight is None else sample_weight[index])
-
-            return math.ceil(n / batch_size), make_iterator
-
-        if not (hasattr(x, "__iter__") and hasattr(x, "__len__")):
-            raise ValueError(f"{what}: x must be an array of images (with y) or an iterable of "
-                             f"(images, labels) batches that has len(); got {type(x).__name__}")
         if sample_weight is not None:
-            raise ValueError(f"{what}: with a dataset, put sample weights in the batches "
-                             "as (images, labels, sample_weight)")
-        dataset = x
+            sample_weight = np.asarray(sample_weight, dtype=self.dtype).reshape(outputs.shape)
+        return labels.reshape(outputs.shape), sample_weight
 
-        def make_dataset_iterator():
-            iterator = iter(dataset)
-            try:
-                yield from _checked_batches(iterator)
-            finally:
-                # Stop a prefetching iterator's worker thread now, also when the epoch was
-                # cut short (Ctrl-C, NaN loss), instead of whenever it is garbage collected.
-                close = getattr(iterator, "close", None)
-                if close is not None:
-                    close()
-
-        def _checked_batches(iterator):
-            for i, batch in enumerate(iterator):
-                if isinstance(batch, np.ndarray):
-                    images, labels, weights = batch, None, None
-                elif isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
-                    images, labels = batch[0], batch[1]
-                    weights = batch[2] if len(batch) == 3 else None
-                else:
-                    raise ValueError(f"{what}: batch {i} of the dataset is a {type(batch).__name__}; "
-                                     "expected (images, labels) or (images, labels, sample_weight)")
-                if need_labels and labels is None:
-                    raise ValueError(f"{what}: batch {i} of the dataset has no labels")
-                yield images, labels, weights
-
-        return len(dataset), make_dataset_iterator
-
-    def _class_weights(self, y, class_weight):
-        """Per-example weights ``class_weight[label]``, shape like ``y``, model dtype."""
-        weights = np.full(y.shape, np.nan, dtype=self.dtype)
-        for label, weight in class_weight.items():
-            weights[y == label] = weight
-        if np.isnan(weights).any():
-            missing = np.unique(y[np.isnan(weights)]).tolist()
-            raise ValueError(f"class_weight {class_weight} has no weight for label(s) {missing}")
-        return weights
+    def _batches(self, x, y=None, sample_weight=None, batch_size=32, what="fit", **options):
+        return Batches(x, y, sample_weight, batch_size=batch_size, dtype=self.dtype,
+                       example_shape=self.input_shape, what=what, **options)
 
     # --- training -----------------------------------------------------------------------
-    def _train_step(self, images, labels, weights, epoch, step, steps):
-        """One optimizer step on one batch; returns ``(outputs, labels, loss)``."""
-        images = np.asarray(images, dtype=self.dtype)
-        # BatchNormalization updates its moving statistics in the forward pass; if this
-        # step fails or is interrupted before the update, put them back as they were.
-        saved_state = self._state_copy()
-        try:
-            outputs = self._forward(images, training=True)
-            labels = self._labels_like(labels, outputs, "fit")
-            if weights is not None:
-                weights = np.asarray(weights, dtype=self.dtype).reshape(outputs.shape)
-            loss = float(self.loss.forward(outputs, labels, sample_weight=weights))
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"fit: the loss is {loss} at epoch {epoch + 1}, step {step + 1}/{steps}; "
-                    "training stopped before this step changed the weights. Try a lower "
-                    "learning rate, and check the data for NaN/inf values and labels "
-                    "outside {0, 1}.")
-            self._backward(self.loss.backward())
-        except BaseException:
-            self._restore_state(saved_state)
-            raise
-        params = [a for layer in self.layers for a in layer.params.values()]
-        grads = [layer.grads[k] for layer in self.layers for k in layer.params]
-        with _DeferKeyboardInterrupt():  # all parameters updated, or none
-            self.optimizer.step(params, grads)
-        return outputs, labels, loss
-
     def train_on_batch(self, x, y, sample_weight=None):
         """One optimizer step on one batch (forward, loss, backward, update); returns the loss.
 
         The building block of ``fit``, public for custom loops and benchmarks.
         """
         self._require_compiled("train_on_batch")
-        return self._train_step(x, y, sample_weight, 0, 0, 1)[2]
-
-    def _train_epoch(self, batches, epoch, steps, class_weight, callbacks, bar):
-        """One pass over ``batches``; returns (running logs, number of steps done)."""
-        for metric in self.metrics:
-            metric.reset()
-        seen, loss_sum, running, done = 0, 0.0, {}, 0
-        for step, (images, labels, weights) in enumerate(batches):
-            if class_weight is not None:
-                cw = self._class_weights(np.asarray(labels, dtype=self.dtype), class_weight)
-                weights = cw if weights is None else cw * np.asarray(weights, self.dtype).reshape(cw.shape)
-            outputs, labels, loss = self._train_step(images, labels, weights, epoch, step, steps)
-            done = step + 1
-            # Running values over the epoch so far: the loss as a mean over examples,
-            # metrics on the probabilities of the batches as they were seen.
-            seen += outputs.shape[0]
-            loss_sum += loss * outputs.shape[0]
-            probabilities = self._probabilities(outputs)
-            for metric in self.metrics:
-                metric.update(labels, probabilities)
-            running = {"loss": loss_sum / seen}
-            running.update((m.name, float(m.result())) for m in self.metrics)
-            if bar is not None:
-                bar.update(done, running)
-            for callback in callbacks:
-                callback.on_batch_end(step, dict(running))
-        return running, done
+        return trainer.train_on_batch(self, x, y, sample_weight)
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, class_weight=None,
             shuffle=True, callbacks=None, verbose=1, seed=None):
@@ -516,128 +313,29 @@ class Sequential:
         ------
         FloatingPointError
             When the loss becomes NaN or inf; raised before that step changes any
-            weight, naming the epoch and step.
+            weight, naming the epoch and step (``minicnn.callbacks.NaNGuard``).
 
         Notes
         -----
-        Ctrl-C (KeyboardInterrupt) during ``fit`` does not propagate: training stops,
-        the weights are those after the last completed optimizer step (the update is
-        shielded from the interrupt, never half done), callbacks' ``on_train_end`` runs
-        (so ``EarlyStopping(restore_best_weights=True)`` still restores), a one-line
-        message goes to stderr, ``history.interrupted`` is True and the History of the
-        completed epochs is returned. Check ``history.interrupted`` in scripts that
-        must know.
+        Ctrl-C (KeyboardInterrupt) during ``fit`` does not propagate: training stops
+        after the step in progress, callbacks' ``on_train_end`` runs, a one-line message
+        goes to stderr, ``history.interrupted`` is True and the History of the completed
+        epochs is returned (``minicnn.trainer``). Check ``history.interrupted`` in
+        scripts that must know.
         """
         self._require_compiled("fit")
         if int(epochs) < 0:
             raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
-        if class_weight is not None:
-            if not isinstance(class_weight, dict):
-                raise ValueError(f"fit: class_weight must be a dict {{label: weight}}, got {class_weight!r}")
-            bad = {k: v for k, v in class_weight.items()
-                   if not (isinstance(v, (int, float, np.number)) and math.isfinite(v) and v >= 0)}
-            if bad:
-                raise ValueError(f"fit: class weights must be finite numbers >= 0, got {bad}")
         rng = np.random.default_rng(seed) if seed is not None else self.rng
-        steps, train_batches = self._batches(x, y, None, batch_size, shuffle, rng, "fit", True)
+        batches = self._batches(x, y, None, batch_size, "fit", shuffle=shuffle, rng=rng,
+                                class_weight=class_weight)
         validation = None
         if validation_data is not None:
-            validation = self._validation_batches(validation_data, batch_size)
-        callbacks = list(callbacks or [])
-        for callback in callbacks:
-            if not isinstance(callback, Callback):
-                raise ValueError(f"fit: callbacks must be minicnn.callbacks.Callback objects, "
-                                 f"got {callback!r}")
-            callback.set_model(self)
-
-        history = History()
-        history.model = self
-        history.params = {"epochs": int(epochs), "steps": steps,
-                          "batch_size": int(batch_size) if isinstance(x, np.ndarray) else None,
-                          "verbose": verbose}
-        self.history = history
-        self.stop_training = False
-        logs = {}
-        epoch, bar = 0, None
-        try:
-            for callback in callbacks:
-                callback.on_train_begin(logs)
-            for epoch in range(int(epochs)):
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {})
-                bar = None
-                if verbose:
-                    print(f"Epoch {epoch + 1}/{epochs}")
-                    bar = ProgressBar(steps)
-                with contextlib.closing(train_batches()) as batches:
-                    running, done = self._train_epoch(batches, epoch, steps, class_weight,
-                                                      callbacks, bar if verbose == 1 else None)
-                if done == 0:
-                    raise ValueError("fit: the training data gave no batches")
-                logs = dict(running)
-                if validation is not None:
-                    val_logs = self._evaluate_batches(*validation, verbose=0)
-                    logs.update((f"val_{k}", v) for k, v in val_logs.items())
-                if bar is not None:
-                    bar.finish(logs, step=done)
-                try:
-                    for callback in callbacks:
-                        callback.on_epoch_end(epoch, logs)
-                finally:  # the epoch is complete: record it even if a callback is interrupted
-                    history._record(epoch, logs)
-                if self.stop_training:
-                    break
-        except KeyboardInterrupt:
-            history.interrupted = True
-            if bar is not None and bar.interactive:
-                print()  # end the progress bar's line
-            print(f"Training interrupted (Ctrl-C) in epoch {epoch + 1}: "
-                  f"keeping the weights of the last completed step; "
-                  f"{len(history.epoch)} complete epoch(s) recorded.", file=sys.stderr)
-        for callback in callbacks:
-            callback.on_train_end(logs)
-        return history
-
-    def _validation_batches(self, validation_data, batch_size):
-        """``(steps, make_iterator)`` for ``fit(validation_data=...)``."""
-        if (isinstance(validation_data, tuple) and len(validation_data) in (2, 3)
-                and isinstance(validation_data[0], np.ndarray)):
-            x_val, y_val = validation_data[0], validation_data[1]
-            w_val = validation_data[2] if len(validation_data) == 3 else None
-            return self._batches(x_val, y_val, w_val, batch_size, False, None,
-                                 "fit(validation_data)", True)
-        return self._batches(validation_data, None, None, batch_size, False, None,
-                             "fit(validation_data)", True)
+            validation = self._batches(*_split_validation(validation_data), batch_size,
+                                       "fit(validation_data)")
+        return trainer.fit(self, batches, epochs, validation, callbacks, verbose)
 
     # --- inference ----------------------------------------------------------------------
-    def _evaluate_batches(self, steps, make_iterator, verbose=0):
-        """Loss (mean over examples) and metrics over all batches, in inference mode."""
-        for metric in self.metrics:
-            metric.reset()
-        bar = ProgressBar(steps) if verbose else None
-        seen, loss_sum = 0, 0.0
-        with contextlib.closing(make_iterator()) as batches:
-            for step, (images, labels, weights) in enumerate(batches):
-                outputs = self._forward(np.asarray(images, dtype=self.dtype), training=False)
-                labels = self._labels_like(labels, outputs, "evaluate")
-                if weights is not None:
-                    weights = np.asarray(weights, dtype=self.dtype).reshape(outputs.shape)
-                loss = float(self.loss.forward(outputs, labels, sample_weight=weights))
-                seen += outputs.shape[0]
-                loss_sum += loss * outputs.shape[0]
-                probabilities = self._probabilities(outputs)
-                for metric in self.metrics:
-                    metric.update(labels, probabilities)
-                if bar is not None:
-                    bar.update(step + 1, {"loss": loss_sum / seen})
-        if seen == 0:
-            raise ValueError("evaluate: no examples to evaluate")
-        logs = {"loss": loss_sum / seen}
-        logs.update((m.name, float(m.result())) for m in self.metrics)
-        if bar is not None:
-            bar.finish(logs)
-        return logs
-
     def evaluate(self, x, y=None, batch_size=32, verbose=0, sample_weight=None):
         """Loss and metrics on data, in inference mode (Dropout off, BatchNorm moving stats).
 
@@ -649,22 +347,13 @@ class Sequential:
             the per-batch means weighted by batch size.
         """
         self._require_compiled("evaluate")
-        batches = self._batches(x, y, sample_weight, batch_size, False, None, "evaluate", True)
-        return self._evaluate_batches(*batches, verbose=verbose)
+        return trainer.evaluate(self, self._batches(x, y, sample_weight, batch_size, "evaluate"),
+                                verbose=verbose)
 
     def predict_logits(self, x, batch_size=32, verbose=0):
         """Raw model outputs for ``x`` (array or iterable of batches), shape (N, *output_shape)."""
-        steps, make_iterator = self._batches(x, None, None, batch_size, False, None,
-                                             "predict", False)
-        bar = ProgressBar(steps) if verbose else None
-        outputs = []
-        with contextlib.closing(make_iterator()) as batches:
-            for step, (images, _, _) in enumerate(batches):
-                outputs.append(self._forward(np.asarray(images, dtype=self.dtype), training=False))
-                if bar is not None:
-                    bar.update(step + 1, {})
-        if bar is not None:
-            bar.finish({})
+        batches = self._batches(x, None, None, batch_size, "predict", need_labels=False)
+        outputs = trainer.predict_logits(self, batches, verbose=verbose)
         if not outputs:
             return np.zeros((0,) + self.output_shape, dtype=self.dtype)
         return np.concatenate(outputs)
@@ -676,7 +365,7 @@ class Sequential:
         a stable sigmoid applied; one that ends in a Sigmoid layer is returned as is.
         With an iterable of batches, only the images of each batch are used.
         """
-        return self._probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose))
+        return self.probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose))
 
     # --- saving (the file format lives in saving.py) -----------------------------------
     def save(self, path, metadata=None):
@@ -700,3 +389,12 @@ class Sequential:
     def __repr__(self):
         return (f"Sequential(name={self.name!r}, layers={len(self.layers)}, "
                 f"input_shape={self.input_shape}, params={self.count_params():,})")
+
+
+def _split_validation(validation_data):
+    """``(x, y, sample_weight)`` of ``fit(validation_data=...)``: arrays, or a dataset alone."""
+    if (isinstance(validation_data, tuple) and len(validation_data) in (2, 3)
+            and isinstance(validation_data[0], np.ndarray)):
+        return (validation_data[0], validation_data[1],
+                validation_data[2] if len(validation_data) == 3 else None)
+    return validation_data, None, None

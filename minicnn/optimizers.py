@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .kernels.adam import adam_update, adam_update_reference
+from .kernels import adam_update
 
 __all__ = ["Optimizer", "SGD", "Adam", "get"]
 
@@ -152,8 +152,8 @@ class Adam(Optimizer):
     The weight decay is decoupled: it shrinks p directly instead of being added to g,
     so it is not rescaled by 1 / sqrt(v_hat) (AdamW; Keras's ``AdamW``).
 
-    The update runs as one fused Numba loop (``minicnn.kernels.adam``), or as the NumPy
-    reference when ``fused`` is False or Numba's JIT is disabled.
+    The update runs as one fused Numba loop (``minicnn.kernels.adam``), or as its NumPy
+    reference under ``MINICNN_KERNELS=numpy`` (``minicnn.kernels.backend``).
 
     Parameters
     ----------
@@ -171,7 +171,6 @@ class Adam(Optimizer):
         self.beta_2 = _check_number("Adam", "beta_2", beta_2, low=0, high=1, high_open=True)
         self.epsilon = _check_number("Adam", "epsilon", epsilon, low=0)
         self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, low=0)
-        self.fused = True  # False: use the NumPy reference (slower, same result)
 
     def _new_slots(self, p):
         slots = super()._new_slots(p)
@@ -180,8 +179,7 @@ class Adam(Optimizer):
         return slots
 
     def _update(self, p, g, slots, lr):
-        update = adam_update if self.fused else adam_update_reference
-        update(p, g, slots["m"], slots["v"], lr, self.beta_1, self.beta_2, self.epsilon,
+        adam_update(p, g, slots["m"], slots["v"], lr, self.beta_1, self.beta_2, self.epsilon,
                self.iterations, self.weight_decay)
 
 

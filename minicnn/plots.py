@@ -7,10 +7,7 @@ window opens, no global backend is switched, and nothing stays in memory
 after the call (pyplot would keep every figure alive until closed).
 
 Images may be grayscale ``(H, W)`` / ``(H, W, 1)`` or RGB ``(H, W, 3)``, as
-uint8 or float. How float images are read, so each shows as it should:
-values in [0, 1] are taken as [0, 1]; otherwise values in [0, 255] are taken
-as [0, 255]; anything else (standardised images with negative values) is
-stretched from its own min to max.
+uint8 or float, read as :func:`minicnn.display.to_display` reads them.
 """
 
 import math
@@ -21,6 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import metrics as M
+from .display import to_display
+from .explain import overlay
 
 __all__ = [
     "sample_grid", "augmentation_preview", "training_curves", "roc_curve_plot",
@@ -46,35 +45,6 @@ def _save(fig, path):
     # No "Software" text chunk: the PNG then holds pixels only (matplotlib writes its URL there).
     fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     return path
-
-
-def to_display(image):
-    """One image as float RGB in [0, 1], shape (H, W, 3), ready for ``imshow``.
-
-    Accepts (H, W), (H, W, 1) or (H, W, 3); uint8 or float (see the module
-    docstring for how float ranges are read).
-    """
-    img = np.asarray(image)
-    if img.ndim == 3 and img.shape[-1] == 1:
-        img = img[..., 0]
-    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] == 3)):
-        raise ValueError(f"image: expected shape (H, W), (H, W, 1) or (H, W, 3), got {np.shape(image)}")
-    if img.dtype == np.uint8:
-        img = img.astype(np.float64) / 255.0
-    else:
-        img = img.astype(np.float64)
-        if not np.isfinite(img).all():
-            raise ValueError("image: contains NaN or infinite values")
-        lo, hi = (img.min(), img.max()) if img.size else (0.0, 1.0)
-        if lo >= 0.0 and hi <= 1.0:
-            pass
-        elif lo >= 0.0 and hi <= 255.0:
-            img = img / 255.0
-        else:                               # standardised: stretch to show the contrast
-            img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=-1)
-    return img
 
 
 def _as_image_list(images, name="images"):
@@ -111,9 +81,9 @@ def _class_name(class_names, label):
 
 
 def _check_binary_curve_input(y_true, y_score):
-    y = M._as_labels(y_true, "y_true")
-    s = M._as_scores(y_score, "y_score")
-    M._check_pair(y, s, "y_true", "y_score")
+    y = M.as_labels(y_true, "y_true")
+    s = M.as_scores(y_score, "y_score")
+    M.check_pair(y, s, "y_true", "y_score")
     return y, s
 
 
@@ -328,8 +298,8 @@ def confusion_matrix_plot(y_true, y_pred, path, class_names=("negative", "positi
     ax.set_xticks([0, 1], [f"predicted {n}" for n in names], fontsize=8)
     ax.set_yticks([0, 1], [f"true {n}" for n in names], fontsize=8, rotation=90, va="center")
     tn, fp, fn, tp = cm.ravel()
-    ax.set_title(f"{title}\nsensitivity {M._ratio(tp, tp + fn):.3f}, "
-                 f"specificity {M._ratio(tn, tn + fp):.3f}", fontsize=10)
+    ax.set_title(f"{title}\nsensitivity {M.ratio(tp, tp + fn):.3f}, "
+                 f"specificity {M.ratio(tn, tn + fp):.3f}", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -342,8 +312,8 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path, ncols=
     (``p`` if predicted positive, ``1 - p`` otherwise).
     """
     imgs = _as_image_list(images)
-    y = M._as_labels(y_true, "y_true")
-    p = M._as_probabilities(y_prob)
+    y = M.as_labels(y_true, "y_true")
+    p = M.as_probabilities(y_prob)
     if not (len(imgs) == y.shape[0] == p.shape[0]):
         raise ValueError(f"images ({len(imgs)}), y_true ({y.shape[0]}) and y_prob ({p.shape[0]}) "
                          "must have the same length")
@@ -379,7 +349,6 @@ def gradcam_grid(images, heatmaps, titles, path, alpha=0.4, title="Grad-CAM"):
     titles : list of N strings, e.g. "TP  p=0.97"
     alpha : weight of the heat map in the overlay
     """
-    from .explain import overlay         # explain needs no plotting; keep the import one-way
 
     imgs = _as_image_list(images)
     maps = np.asarray(heatmaps)
@@ -410,8 +379,8 @@ def calibration_plot(y_true, y_prob, path, n_bins=10, title="Calibration"):
     The Brier score is in the legend; the lower panel shows how many
     predictions fall in each bin, since a bin with few points says little.
     """
-    y = M._as_labels(y_true, "y_true")
-    p = M._as_probabilities(y_prob)
+    y = M.as_labels(y_true, "y_true")
+    p = M.as_probabilities(y_prob)
     mean_p, frac, counts = M.reliability_curve(y, p, n_bins=n_bins)
     fig = _new_figure(5, 6)
     ax, hax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)

@@ -192,3 +192,18 @@ def test_model_checkpoint_names_a_bad_filepath_field(tmp_path):
     checkpoint = ModelCheckpoint(str(tmp_path / "m-{val_acc}.npz"), save_best_only=False)
     with pytest.raises(ValueError, match=r"m-\{val_acc\}.npz.*'epoch' or keys of the logs: \['loss'\]"):
         model.fit(x, y, callbacks=[checkpoint], verbose=0)
+
+
+def test_fit_wraps_the_callbacks_between_its_own_like_keras():
+    from minicnn.callbacks import CallbackList, History, NaNGuard, ProgbarLogger
+
+    model, _, _ = model_and_data()
+    mine = Recorder()
+    listed = CallbackList([mine], model, {"epochs": 1, "steps": 1, "batch_size": 4, "verbose": 1},
+                          verbose=1)
+    kinds = [type(c) for c in listed.callbacks]
+    assert kinds == [NaNGuard, ProgbarLogger, Recorder, History]
+    assert all(c.model is model and c.params["steps"] == 1 for c in listed.callbacks)
+    assert type(CallbackList([], model, {}, verbose=0).callbacks[1]) is History  # no bar when silent
+    with pytest.raises(ValueError, match="Callback objects"):
+        CallbackList([object()], model, {})

@@ -158,7 +158,7 @@ def test_evaluate_and_predict_use_inference_mode():
     model = Sequential([Flatten(), Dense(32), Dropout(0.5), Dense(1)], input_shape=(4, 4, 1), seed=0)
     x = images(8, (4, 4, 1))
     np.testing.assert_array_equal(model.predict(x), model.predict(x))
-    assert not np.allclose(model._forward(x, training=True), model.predict_logits(x))
+    assert not np.allclose(model.forward(x, training=True), model.predict_logits(x))
 
 
 def test_float64_model_stays_float64_and_float32_model_casts_float64_input():

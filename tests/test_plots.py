@@ -92,17 +92,6 @@ def test_prediction_and_gradcam_grids(tmp_path, data):
         P.prediction_grid(gray, y[:5], p[:6], 0.5, CLASSES, tmp_path / "pred2.png")
 
 
-def test_to_display_reads_ranges():
-    u8 = np.array([[0, 255]], dtype=np.uint8)
-    np.testing.assert_allclose(P.to_display(u8)[..., 0], [[0, 1]])
-    np.testing.assert_allclose(P.to_display(np.array([[0.0, 0.5]]))[..., 1], [[0, 0.5]])     # [0, 1] float
-    np.testing.assert_allclose(P.to_display(np.array([[0.0, 127.5]]))[..., 2], [[0, 0.5]])   # [0, 255] float
-    np.testing.assert_allclose(P.to_display(np.array([[-1.0, 1.0]]))[..., 0], [[0, 1]])      # standardised
-    assert P.to_display(np.zeros((4, 5, 1), np.float32)).shape == (4, 5, 3)
-    with pytest.raises(ValueError, match="image"):
-        P.to_display(np.zeros((4, 5, 2)))
-
-
 def test_no_global_backend_change(tmp_path, data):
     import matplotlib
     before = matplotlib.get_backend()

@@ -117,3 +117,23 @@ def test_fit_verbose_0_prints_nothing_and_verbose_2_one_line_per_epoch(capsys):
     _fit(verbose=2)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and lines[1].startswith("50/50") and "val_loss" in lines[1]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_data_job_bar_counts_and_draws_only_on_a_terminal():
+    from minicnn.progress import Progress
+
+    quiet = io.StringIO()
+    with Progress(10, desc="decode", stream=quiet) as bar:
+        bar.update(4)
+        assert bar.done == 4
+    assert quiet.getvalue() == ""  # not a terminal: silent
+    terminal = FakeTerminal()
+    with Progress(2_000_000, desc="download", unit="bytes", stream=terminal, min_interval=0) as bar:
+        bar.update(1_000_000)
+    assert terminal.getvalue().startswith("\rdownload [") and "1.0 MB/2.0 MB" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n")

@@ -103,22 +103,22 @@ def flip_matrices(horizontal, vertical, height, width):
 
 
 # --------------------------------------------------------------------------------------
-# Argument checks shared by the layers.
+# Argument checks shared by the layers here and in minicnn.data.sharpness (public for that).
 # --------------------------------------------------------------------------------------
-def _is_number(value):
+def is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _symmetric_range(factor, name, owner):
     """A factor f means [-f, f]; a pair (lo, hi) means itself. Returns (lo, hi) as floats."""
-    if _is_number(factor):
+    if is_number(factor):
         if factor < 0:
             raise ValueError(
                 f"{owner}: {name} must be >= 0 when a single number (it means [-{name}, {name}]), "
                 f"got {factor}; pass a pair (lower, upper) for an asymmetric range"
             )
         return (-float(factor), float(factor))
-    if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(_is_number(f) for f in factor):
+    if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(is_number(f) for f in factor):
         lo, hi = float(factor[0]), float(factor[1])
         if lo > hi:
             raise ValueError(f"{owner}: {name}=({lo}, {hi}) has lower > upper")
@@ -126,11 +126,11 @@ def _symmetric_range(factor, name, owner):
     raise ValueError(f"{owner}: {name} must be a number or a pair (lower, upper), got {factor!r}")
 
 
-def _around_one(factor, owner, quantity):
+def factor_around_one(factor, owner, quantity):
     """A factor for an amount in [1 - lower, 1 + upper]: ``f`` means (f, f). Returns (lower, upper)."""
-    if _is_number(factor):
+    if is_number(factor):
         lower = upper = float(factor)
-    elif isinstance(factor, (tuple, list)) and len(factor) == 2 and all(_is_number(f) for f in factor):
+    elif isinstance(factor, (tuple, list)) and len(factor) == 2 and all(is_number(f) for f in factor):
         lower, upper = float(factor[0]), float(factor[1])
     else:
         raise ValueError(f"{owner}: factor must be a number or a pair, got {factor!r}")
@@ -142,10 +142,10 @@ def _around_one(factor, owner, quantity):
     return lower, upper
 
 
-def _value_range(value_range, owner):
+def check_value_range(value_range, owner):
     """``(low, high)`` as a tuple, or ValueError naming ``owner``."""
     if (not isinstance(value_range, (tuple, list)) or len(value_range) != 2
-            or not all(_is_number(v) for v in value_range) or value_range[0] >= value_range[1]):
+            or not all(is_number(v) for v in value_range) or value_range[0] >= value_range[1]):
         raise ValueError(f"{owner}: value_range must be (low, high) with low < high, got {value_range!r}")
     return tuple(value_range)
 
@@ -168,7 +168,7 @@ def _as_batch(images, owner):
     return x, single
 
 
-class _Augmentation:
+class Augmentation:
     """What every augmentation shares: the seeded generator, ``training``, one image or a batch."""
 
     random = True          # False for deterministic layers (Rescaling): they run at inference too
@@ -202,7 +202,7 @@ class _Augmentation:
         return f"{type(self).__name__}({args})"
 
 
-class _GeometricAugmentation(_Augmentation):
+class _GeometricAugmentation(Augmentation):
     """An augmentation that is an affine map per image (rotation, zoom, flip)."""
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0):
@@ -214,7 +214,7 @@ class _GeometricAugmentation(_Augmentation):
             raise ValueError(
                 f"{owner}: interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}"
             )
-        if not _is_number(fill_value):
+        if not is_number(fill_value):
             raise ValueError(f"{owner}: fill_value must be a finite number, got {fill_value!r}")
         self.fill_mode = fill_mode
         self.interpolation = interpolation
@@ -357,7 +357,7 @@ class RandomFlip(_GeometricAugmentation):
         return out
 
 
-class RandomContrast(_Augmentation):
+class RandomContrast(Augmentation):
     """Scale each image's deviation from its own mean by a random factor.
 
     For image i, channel k, with ``m_ik`` the mean of that channel over the image and one
@@ -385,8 +385,8 @@ class RandomContrast(_Augmentation):
     def __init__(self, factor, seed=None, value_range=(0, 255)):
         super().__init__(seed)
         self.factor = factor
-        self.lower, self.upper = _around_one(factor, "RandomContrast", "contrast")
-        self.value_range = _value_range(value_range, "RandomContrast")
+        self.lower, self.upper = factor_around_one(factor, "RandomContrast", "contrast")
+        self.value_range = check_value_range(value_range, "RandomContrast")
 
     def apply(self, x):
         c = 1.0 + self.rng.uniform(-self.lower, self.upper, size=x.shape[0])
@@ -442,7 +442,7 @@ def _contrast_numba(x, c, lo, hi, out):
     return out
 
 
-class Rescaling(_Augmentation):
+class Rescaling(Augmentation):
     """``x * scale + offset``: not random, so it applies at inference too (as in Keras).
 
     ``Rescaling(1/255)`` maps [0, 255] to [0, 1]; ``Rescaling(1/127.5, offset=-1)`` to [-1, 1].
@@ -452,7 +452,7 @@ class Rescaling(_Augmentation):
 
     def __init__(self, scale, offset=0.0):
         super().__init__(seed=None)
-        if not _is_number(scale) or not _is_number(offset):
+        if not is_number(scale) or not is_number(offset):
             raise ValueError(f"Rescaling: scale and offset must be finite numbers, got {scale!r}, {offset!r}")
         self.scale = scale
         self.offset = offset
@@ -465,7 +465,7 @@ class Rescaling(_Augmentation):
         return out
 
 
-class PerImageStandardization(_Augmentation):
+class PerImageStandardization(Augmentation):
     """Each image to mean 0 and standard deviation 1: ``(x - mean) / max(std, 1 / sqrt(n))``.
 
     ``mean`` and ``std`` are taken over all ``n = H * W * C`` values of ONE image, so every

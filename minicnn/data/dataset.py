@@ -40,7 +40,7 @@ import warnings
 import numpy as np
 
 from . import cache as _cache
-from ._progress import Progress
+from ..progress import Progress
 from .decode import (check_aspect_ratio_mode, check_color_mode, check_image_size, decode_many,
                      interpolation_name)
 

@@ -437,7 +437,7 @@ def decode_many(paths, out, image_size, color_mode="rgb", interpolation="bilinea
     errors : {"raise", "collect"}
         "raise": after all threads finish, raise one :class:`UnreadableImageError`
         that names every file that failed and why. "collect": return the failures.
-    progress : minicnn.data._progress.Progress, optional
+    progress : minicnn.progress.Progress, optional
         Updated as files finish.
     workers : int, optional
         Threads to use (default :func:`decode_workers`); 1 decodes in the calling thread.

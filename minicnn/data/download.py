@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 from ..files import atomic_write
-from ._progress import Progress
+from ..progress import Progress
 
 __all__ = ["DownloadError", "download", "file_md5", "minicnn_home"]
 

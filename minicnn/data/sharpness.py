@@ -22,7 +22,7 @@ instead of their fixed 3x3 smoothing kernel, so the strength of the blur can be 
 
 import numpy as np
 
-from .augment import _around_one, _Augmentation, _is_number, _value_range
+from .augment import Augmentation, check_value_range, factor_around_one, is_number
 
 __all__ = ["RandomSharpness", "adjust_sharpness", "gaussian_blur", "gaussian_kernel"]
 
@@ -72,7 +72,7 @@ def adjust_sharpness(x, amount, sigma=1.0, value_range=(0, 255)):
     return np.clip(blurred + amount * (x - blurred), *value_range).astype(x.dtype)
 
 
-class RandomSharpness(_Augmentation):
+class RandomSharpness(Augmentation):
     """Blur or sharpen each image by a random amount ``s`` in [1 - lower, 1 + upper].
 
     ``out = clip(blur(x) + s * (x - blur(x)), *value_range)`` with ``blur`` a Gaussian of
@@ -97,10 +97,10 @@ class RandomSharpness(_Augmentation):
     def __init__(self, factor, sigma=1.0, seed=None, value_range=(0, 255)):
         super().__init__(seed)
         self.factor, self.sigma = factor, sigma
-        self.lower, self.upper = _around_one(factor, "RandomSharpness", "sharpness")
-        if not _is_number(sigma) or sigma <= 0:
+        self.lower, self.upper = factor_around_one(factor, "RandomSharpness", "sharpness")
+        if not is_number(sigma) or sigma <= 0:
             raise ValueError(f"RandomSharpness: sigma must be a number > 0 (pixels), got {sigma!r}")
-        self.value_range = _value_range(value_range, "RandomSharpness")
+        self.value_range = check_value_range(value_range, "RandomSharpness")
 
     def apply(self, x):
         s = 1.0 + self.rng.uniform(-self.lower, self.upper, size=x.shape[0])

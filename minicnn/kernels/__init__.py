@@ -1,57 +1,62 @@
-"""The hot loops, each written twice: a plain NumPy reference and a Numba kernel.
+"""The fast path, behind one boundary: each hot loop as a NumPy reference and a fast version.
 
-``im2col`` / ``col2im`` turn a convolution into one matrix multiply and back;
-``maxpool_forward`` / ``maxpool_backward`` do max pooling with its argmax. The
-``*_reference`` functions are the ones to read; tests prove the kernels agree with them.
-``MINICNN_KERNELS=numpy`` in the environment makes the layers call the references
-(``minicnn.kernels.backend``). ``workspace`` keeps big arrays between steps;
-``gemm.matmul`` orients a product so multi-threaded OpenBLAS stays fast.
+The layers call these entries and nothing below them::
+
+    cols = im2col(x, window)                 # every window of x as one row
+    dx = col2im_matmul(dY, Wm.T, window)     # col2im(dY @ Wm.T, window)
+    y = matmul(a, b)                         # a @ b, oriented for BLAS
+    y, mask = relu(x)                        # max(x, 0) and [x > 0]
+    y, argmax = maxpool_forward(x, window)
+    dx = maxpool_backward(dy, argmax, window)
+    batchnorm.mean_var / normalize / grad_sums / input_grad
+
+Each is paired with its ``*_reference`` (plain NumPy, the one to read) by the one
+dispatch in ``minicnn.kernels.backend``: ``MINICNN_KERNELS=numpy`` runs the references,
+the default runs the fast versions. ``window.Window`` is the geometry of a convolution
+or pooling. Everything about speed stays in this package: the Numba loops, the buffers
+reused between steps (``workspace``), the BLAS orientation (``gemm``), the chunking of
+a convolution's backward pass and the thread counts.
 
 Threads. The matrix products run in NumPy's OpenBLAS and the kernels in Numba, each
 with one thread per core unless ``OPENBLAS_NUM_THREADS`` / ``NUMBA_NUM_THREADS`` say
 otherwise (both are read only when the library loads, so set them before starting
-Python). On a quiet machine two threads train the original CNN about 1.3x faster than
-one. On a machine busy with other programs they can be slower than one thread: every
-parallel call waits for the other thread to be scheduled, and OpenBLAS's idle threads
-spin for a while after each product (``OPENBLAS_THREAD_TIMEOUT=4`` shortens that;
-measured under load ~3.5: 2.4 s per step instead of 3.1 s). There,
-``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` is the safe choice (2.1 s).
+Python). On a machine busy with other programs more threads can be slower than one:
+every parallel call waits for the other threads to be scheduled, and OpenBLAS's idle
+threads spin for a while after each product (``OPENBLAS_THREAD_TIMEOUT`` shortens
+that). There, ``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` is the safe choice.
 minicnn sets none of these itself: they must be set before NumPy is imported, which
-minicnn cannot guarantee.
+minicnn cannot guarantee. ``benchmarks/`` holds the measurements.
 """
 
-from . import backend
-
+from . import backend, batchnorm, workspace
+from .activations import relu, relu_reference
+from .adam import adam_update, adam_update_reference
+from .gemm import column_sums, column_sums_reference, matmul, matmul_reference
 from .im2col import (
     col2im,
-    col2im_numba,
+    col2im_matmul,
+    col2im_matmul_reference,
     col2im_reference,
-    conv_output_size,
     im2col,
-    im2col_numba,
     im2col_reference,
 )
 from .pooling import (
+    ARGMAX_DTYPE,
     maxpool_backward,
-    maxpool_backward_numba,
     maxpool_backward_reference,
     maxpool_forward,
-    maxpool_forward_numba,
     maxpool_forward_reference,
 )
+from .window import Window, conv_output_size
 
 __all__ = [
-    "conv_output_size",
-    "im2col",
-    "im2col_numba",
-    "im2col_reference",
-    "col2im",
-    "col2im_numba",
-    "col2im_reference",
-    "maxpool_forward",
-    "maxpool_forward_numba",
-    "maxpool_forward_reference",
-    "maxpool_backward",
-    "maxpool_backward_numba",
-    "maxpool_backward_reference",
+    "backend", "batchnorm", "workspace",
+    "Window", "conv_output_size",
+    "im2col", "im2col_reference", "col2im", "col2im_reference",
+    "col2im_matmul", "col2im_matmul_reference",
+    "matmul", "matmul_reference", "column_sums", "column_sums_reference",
+    "relu", "relu_reference",
+    "maxpool_forward", "maxpool_forward_reference", "ARGMAX_DTYPE",
+    "maxpool_backward", "maxpool_backward_reference",
+    "adam_update", "adam_update_reference",
 ]

@@ -1,21 +1,21 @@
-"""ReLU forward, y = max(x, 0) with its mask [x > 0], in NumPy and in Numba.
+"""ReLU forward, ``y = max(x, 0)`` with its mask ``[x > 0]``, in NumPy and in Numba.
 
 NumPy needs two passes over ``x`` (``np.greater`` into the mask, ``np.maximum`` into
-``y``) on one thread; the Numba kernel makes one pass on every core. After the
-original CNN's first convolution ``x`` is 200 MB: measured on 2 cores, 45 ms for the
-two NumPy passes, 23 ms for the kernel. (The backward, ``dy * mask`` in place, is
-one NumPy pass and stays in ``minicnn.layers.activations``.)
+``y``) on one thread; the Numba loop makes one pass on every core, into arrays from the
+workspace pool. (The backward, ``dy * mask`` in place, is one NumPy pass and stays in
+``minicnn.layers.activations``.)
 """
 
 import numba
 import numpy as np
 
-from . import backend
+from . import workspace
+from .backend import fast_version_of, threads_for
 
-__all__ = ["relu_forward_reference", "relu_forward_numba", "relu_forward"]
+__all__ = ["relu", "relu_reference", "relu_numba"]
 
 
-def relu_forward_reference(x):
+def relu_reference(x):
     """``(y, mask)`` with ``y = max(x, 0)`` in x's dtype and ``mask = x > 0`` (bool)."""
     return np.maximum(x, 0), x > 0  # the Python int 0 keeps x's dtype
 
@@ -26,7 +26,7 @@ _CHUNK = 1 << 16
 
 
 @numba.njit(cache=True, parallel=True)
-def relu_forward_numba(x, y, mask):
+def relu_numba(x, y, mask):
     """Fill ``y`` and ``mask`` (same shape as ``x``, C-contiguous) in one pass."""
     xf, yf, mf = x.reshape(-1), y.reshape(-1), mask.reshape(-1)  # views: all contiguous
     n = xf.size
@@ -39,16 +39,10 @@ def relu_forward_numba(x, y, mask):
     return y, mask
 
 
-def relu_forward(x, out=None, mask=None):
-    """ReLU forward into ``out`` and ``mask`` when given; returns ``(y, mask)``.
-
-    Numba kernel, or the reference under ``MINICNN_KERNELS=numpy``.
-    """
+@fast_version_of(relu_reference)
+def relu(x):
+    """``(y, mask)`` as :func:`relu_reference`, in one parallel pass."""
     x = np.ascontiguousarray(x)
-    y = np.empty_like(x) if out is None else out
-    mask = np.empty(x.shape, dtype=np.bool_) if mask is None else mask
-    if backend.use_reference():  # MINICNN_KERNELS=numpy
-        y[...], mask[...] = relu_forward_reference(x)
-        return y, mask
-    with backend.threads_for(x.size):
-        return relu_forward_numba(x, y, mask)
+    y, mask = workspace.output(x.shape, x.dtype), workspace.output(x.shape, np.bool_)
+    with threads_for(x.size):
+        return relu_numba(x, y, mask)

@@ -1,16 +1,13 @@
 """The Adam update, written twice: readable NumPy, and one fused Numba pass.
 
-Why a kernel for a few lines of arithmetic? The original model's Dense layer has 11
-million weights and Adam touches all of them every step. In NumPy each line below is a
-separate pass over memory (and most allocate a new 44 MB array); the fused loop reads
-p, g, m, v once and writes p, m, v once. See ``minicnn.optimizers.Adam`` for the math.
+Why a kernel for a few lines of arithmetic? A big Dense layer has millions of weights
+and Adam touches all of them every step. In NumPy each line of the reference is a
+separate pass over memory (and most allocate a new array the size of the weights); the
+fused loop reads p, g, m, v once and writes p, m, v once. See
+``minicnn.optimizers.Adam`` for the math and ``benchmarks/`` for the figures.
 
-Measured on 11,075,712 float32 values (the original's Dense kernel and bias), 2 shared
-cores, median per step: fused kernel 18-35 ms; the best in-place NumPy (ufuncs with
-``out=`` into one preallocated buffer, 11 passes) 65-180 ms; the reference below,
-which allocates its temporaries, 165-950 ms. (Ranges: the machine was busy.)
-
-Both functions update ``p``, ``m`` and ``v`` in place and return nothing.
+Both update ``p``, ``m`` and ``v`` in place and return nothing; ``adam_update`` is the
+entry (``minicnn.kernels.backend`` chooses the implementation).
 """
 
 import math
@@ -18,9 +15,9 @@ import math
 import numba
 import numpy as np
 
-from . import backend
+from .backend import fast_version_of
 
-__all__ = ["adam_update_reference", "adam_update_numba", "adam_update"]
+__all__ = ["adam_update", "adam_update_reference", "adam_update_numba"]
 
 
 def adam_update_reference(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0.0):
@@ -38,9 +35,9 @@ def adam_update_reference(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_dec
 
 
 # error_model="numpy": a float division by zero gives inf as in NumPy instead of a
-# Python exception; without it Numba checks every divisor and the loop cannot use SIMD
-# (measured 3-4x slower). Serial on purpose: the loop is bound by memory bandwidth,
-# and on 2 busy cores a parallel version measured slower, not faster.
+# Python exception; without it Numba checks every divisor and the loop cannot use SIMD.
+# Serial on purpose: the loop is bound by memory bandwidth, so more threads only add
+# the cost of waking them.
 @numba.njit(cache=True, error_model="numpy")
 def _adam_kernel(p, g, m, v, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2,
                  step_size, inv_sqrt_bc2, epsilon, decay):
@@ -74,14 +71,14 @@ def adam_update_numba(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0
     )
 
 
+@fast_version_of(adam_update_reference)
 def adam_update(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0.0):
-    """The fast path when Numba compiles; the readable one when JIT is disabled, p is
-    strided or ``MINICNN_KERNELS=numpy``.
+    """The fused loop, except where it cannot be fast: strided arrays, or JIT disabled.
 
-    With ``NUMBA_DISABLE_JIT=1`` the kernel would run as a Python loop over every weight
-    (minutes for 11 million), so the vectorised reference takes over: same results.
+    With ``NUMBA_DISABLE_JIT=1`` the loop would run in Python over every weight, so the
+    vectorised reference takes over: the same results.
     """
-    if numba.config.DISABLE_JIT or backend.use_reference() or not (
+    if numba.config.DISABLE_JIT or not (
             p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         adam_update_reference(p, g, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay)
     else:

@@ -1,30 +1,42 @@
-"""Which kernels the layers run: the Numba ones (default) or the NumPy references.
+"""The one dispatch: every fast kernel is paired with its NumPy reference, one switch picks.
 
-Set the environment variable before starting Python::
+A kernel entry point is written as its fast version, decorated with the reference it
+must equal::
+
+    def im2col_reference(x, window): ...            # plain NumPy: the one to read
+
+    @fast_version_of(im2col_reference)
+    def im2col(x, window): ...                      # Numba loops, reused buffers, threads
+
+Calling ``im2col(x, window)`` runs the fast version, or the reference when the switch
+says so. Both take the same arguments and return the same values (the tests in
+``tests/kernels/`` hold every pair to it), so either is a drop-in for the other. The
+entry keeps both as attributes: ``im2col.fast`` and ``im2col.reference``.
+
+The switch is the environment variable ``MINICNN_KERNELS``, read once, here, when
+``minicnn.kernels`` is imported::
 
     MINICNN_KERNELS=numpy python examples/pneumonia.py     # the readable references
     MINICNN_KERNELS=numba python examples/pneumonia.py     # the default
 
-It is read once, when ``minicnn.kernels`` is imported, into ``KERNELS``; the entry
-points (``im2col``, ``col2im``, ``maxpool_forward``, ``maxpool_backward``,
-``adam_update``) look at ``KERNELS`` on every call, so a test can also switch by
-assigning ``minicnn.kernels.backend.KERNELS = "numpy"``. The results agree (the tests
-prove it); ``benchmarks/train_throughput.py`` shows what Numba buys.
+into ``KERNELS``, which every entry looks at on each call; a test can switch at run
+time with ``monkeypatch.setattr(minicnn.kernels.backend, "KERNELS", "numpy")``.
+``benchmarks/train_throughput.py`` shows what the fast path buys.
 
-Small calls run on one thread. A parallel Numba kernel must wake its other threads,
-and on a machine whose cores are busy with other programs a woken thread waits for a
-scheduler time slice: measured here ~12 ms per call, whatever the size. A 32x32-image
-model then took 270 ms per step with two threads against 18 ms with one. Below
-``PARALLEL_MIN_ELEMENTS`` output elements (about a millisecond of work) the kernels
-run on the calling thread only (``threads_for``).
+Small calls run on one thread (``threads_for``): a parallel Numba kernel must wake its
+other threads, and on a machine whose cores are busy with other programs a woken thread
+waits for a time slice, whatever the size of the work. Below ``PARALLEL_MIN_ELEMENTS``
+output elements the kernels therefore run on the calling thread only.
 """
 
 import contextlib
+import functools
 import os
 
 import numba
 
-__all__ = ["KERNELS", "CHOICES", "use_reference", "threads_for", "PARALLEL_MIN_ELEMENTS"]
+__all__ = ["KERNELS", "CHOICES", "fast_version_of", "use_reference", "threads_for",
+           "num_threads", "PARALLEL_MIN_ELEMENTS"]
 
 CHOICES = ("numba", "numpy")
 
@@ -43,12 +55,37 @@ KERNELS = _from_environment()
 
 
 def use_reference():
-    """True when the layers should call the NumPy reference kernels."""
+    """True when the kernel entries should run their NumPy references."""
     return KERNELS == "numpy"
+
+
+def fast_version_of(reference):
+    """Decorator: make ``fast`` the default implementation of ``reference``'s computation.
+
+    Returns an entry point that calls ``entry.reference`` under ``MINICNN_KERNELS=numpy``
+    and ``entry.fast`` otherwise, with the arguments it was given. The attributes are
+    looked up on every call, so a test can wrap either one to see which ran.
+    """
+    def pair(fast):
+        @functools.wraps(fast)
+        def entry(*args, **kwargs):
+            implementation = entry.reference if KERNELS == "numpy" else entry.fast
+            return implementation(*args, **kwargs)
+
+        entry.fast = fast
+        entry.reference = reference
+        return entry
+
+    return pair
 
 
 # Output elements below which a kernel runs on the calling thread (see the docstring).
 PARALLEL_MIN_ELEMENTS = 1 << 20
+
+
+def num_threads():
+    """How many threads the Numba kernels use (NUMBA_NUM_THREADS, read by Numba at start)."""
+    return numba.get_num_threads()
 
 
 @contextlib.contextmanager

@@ -14,18 +14,20 @@ pass                  computes (per channel k, sums over the m rows)     used in
 ``input_grad``        dx = scale * (dy - dbeta/m - x_hat * dgamma/m)     backward (training)
 ====================  =================================================  =============
 
-Why kernels: after the batchnorm model's first convolution x is 51 million numbers
-(32 x 224 x 224 x 32). NumPy makes a temporary array for almost every operator and
+Why kernels: after a first convolution x can hold tens of millions of numbers.
+NumPy makes a temporary array for almost every operator and
 reduces the (m, C) matrix down its columns with strided reads; the Numba kernels read
 each input once per pass, split the rows between the cores, and keep each core's
-per-channel sums in float64 (51 million float32 additions would lose digits).
-Each ``*_reference`` is the plain NumPy meaning; the tests hold the kernels to it.
+per-channel sums in float64 (tens of millions of float32 additions would lose digits).
+Each ``*_reference`` is the plain NumPy meaning; ``minicnn.kernels.backend`` chooses
+between it and the fast entry of the same name; the tests hold the two to each other.
 """
 
 import numba
 import numpy as np
 
-from . import backend
+from . import workspace
+from .backend import fast_version_of, threads_for
 
 __all__ = [
     "mean_var", "mean_var_reference", "normalize", "normalize_reference",
@@ -59,9 +61,16 @@ def grad_sums_reference(dy, x_hat):
     return dy.sum(axis=0, dtype=np.float64), (dy.astype(np.float64) * x_hat).sum(axis=0)
 
 
-def input_grad_reference(dy, x_hat, scale, dbeta_m, dgamma_m):
-    """``scale * (dy - dbeta_m - x_hat * dgamma_m)``, each (C,) vector broadcast down the rows."""
-    return (scale * (dy - dbeta_m - x_hat * dgamma_m)).astype(dy.dtype)
+def input_grad_reference(dy, x_hat, scale, dbeta_m, dgamma_m, out=None):
+    """``scale * (dy - dbeta_m - x_hat * dgamma_m)``, each (C,) vector broadcast down the rows.
+
+    Into ``out`` when given (``out=dy`` is allowed: the layer writes dx over dy).
+    """
+    dx = (scale * (dy - dbeta_m - x_hat * dgamma_m)).astype(dy.dtype)
+    if out is None:
+        return dx
+    out[...] = dx
+    return out
 
 
 # --- the Numba kernels ----------------------------------------------------------------
@@ -125,52 +134,42 @@ def _input_grad(dy, x_hat, scale, dbeta_m, dgamma_m, dx, tasks):
                 dx[i, k] = scale[k] * (dy[i, k] - dbeta_m[k] - x_hat[i, k] * dgamma_m[k])
 
 
-# --- the entry points the layer calls -------------------------------------------------
+# --- the fast entries: the Numba loops, outputs from the workspace pool ---------------
+@fast_version_of(mean_var_reference)
 def mean_var(x):
     """Per-column mean and biased variance of (m, C) ``x``: float64 arrays of shape (C,)."""
-    if backend.use_reference():
-        return mean_var_reference(x)
     x = np.ascontiguousarray(x)
     tasks = _tasks(x.shape[0])
-    with backend.threads_for(x.size):
+    with threads_for(x.size):
         mean = _column_power_sums(x, np.zeros(x.shape[1]), 1, tasks) / x.shape[0]
         return mean, _column_power_sums(x, mean, 2, tasks) / x.shape[0]
 
 
-def normalize(x, mean, inv_std, gamma, beta, x_hat=None, y=None):
-    """Fill ``x_hat`` and ``y`` ((m, C) like ``x``; new arrays when None); returns both.
-
-    ``mean``, ``inv_std``, ``gamma``, ``beta``: (C,) arrays, used in x's dtype.
-    """
+@fast_version_of(normalize_reference)
+def normalize(x, mean, inv_std, gamma, beta):
+    """``(x_hat, y)``, both (m, C) like ``x``; the (C,) vectors are used in x's dtype."""
     x = np.ascontiguousarray(x)
-    x_hat = np.empty_like(x) if x_hat is None else x_hat
-    y = np.empty_like(x) if y is None else y
+    x_hat, y = workspace.output(x.shape, x.dtype), workspace.output(x.shape, x.dtype)
     vectors = [np.ascontiguousarray(v, dtype=x.dtype) for v in (mean, inv_std, gamma, beta)]
-    if backend.use_reference():
-        x_hat[...], y[...] = normalize_reference(x, *vectors)
-        return x_hat, y
-    with backend.threads_for(x.size):
+    with threads_for(x.size):
         _normalize(x, *vectors, x_hat, y, _tasks(x.shape[0]))
     return x_hat, y
 
 
+@fast_version_of(grad_sums_reference)
 def grad_sums(dy, x_hat):
     """``(sum(dy), sum(dy * x_hat))`` down the columns of (m, C) arrays, float64 (C,)."""
-    if backend.use_reference():
-        return grad_sums_reference(dy, x_hat)
     dy, x_hat = np.ascontiguousarray(dy), np.ascontiguousarray(x_hat)
-    with backend.threads_for(dy.size):
+    with threads_for(dy.size):
         return _grad_sums(dy, x_hat, _tasks(dy.shape[0]))
 
 
+@fast_version_of(input_grad_reference)
 def input_grad(dy, x_hat, scale, dbeta_m, dgamma_m, out=None):
-    """``scale * (dy - dbeta_m - x_hat * dgamma_m)`` into ``out`` (new when None)."""
+    """``scale * (dy - dbeta_m - x_hat * dgamma_m)``, an (m, C) array like ``dy`` (or ``out``)."""
     dy, x_hat = np.ascontiguousarray(dy), np.ascontiguousarray(x_hat)
-    out = np.empty_like(dy) if out is None else out
+    out = workspace.output(dy.shape, dy.dtype) if out is None else out
     vectors = [np.ascontiguousarray(v, dtype=dy.dtype) for v in (scale, dbeta_m, dgamma_m)]
-    if backend.use_reference():
-        out[...] = input_grad_reference(dy, x_hat, *vectors)
-        return out
-    with backend.threads_for(dy.size):
+    with threads_for(dy.size):
         _input_grad(dy, x_hat, *vectors, out, _tasks(dy.shape[0]))
     return out

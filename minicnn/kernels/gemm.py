@@ -1,44 +1,66 @@
-"""One matrix product, oriented so that multi-threaded OpenBLAS stays fast.
+"""Matrix products as the layers write them, ``a @ b`` and ``dY.sum(axis=0)``, made fast.
 
 ``a @ b`` and ``(b.T @ a.T).T`` are the same numbers (up to rounding order). For the
-products training needs with a very long inner axis, multi-threaded OpenBLAS (0.3.31,
-the one NumPy wheels ship) is fast when the result has at least as many rows as
-columns and collapses otherwise. Measured on the 2 cores here, busy machine, two
-OpenBLAS threads (one thread in brackets):
+products training needs, with a very long inner axis (a convolution's ``dW = cols.T @ dY``
+sums over every output pixel of the batch), multi-threaded OpenBLAS is fast when the
+result has at least as many rows as columns and can collapse otherwise. The fast
+:func:`matmul` therefore computes the orientation whose result is the taller one, into
+an array from the workspace pool; ``benchmarks/profile_layers.py`` measures it.
 
-======================================================  ==============  ===========
-product (result rows x cols, inner axis)                as written      transposed
-======================================================  ==============  ===========
-conv2 dW: ``dY^T cols``  (64 x 288, inner 380,192)      9,660 ms (325)  253 ms (250)
-conv3 dW: ``dY^T cols``  (128 x 576, inner 86,528)      2,160 ms (158)  228 ms (193)
-conv1 dW: ``cols^T dY``  (27 x 32, inner 1,577,088)       404 ms (79)   152 ms (94)
-Dense forward: ``x W``   (32 x 128, inner 86,528)       2,190 ms (18)    24 ms (18)
-======================================================  ==============  ===========
-
-Every row of the table is fixed by the one rule in :func:`matmul`: compute the
-orientation whose result is the taller one.
+:func:`column_sums` is a bias gradient, ``dY.sum(axis=0)``; the fast version is the
+matrix-vector product ``ones @ dY``, which BLAS runs faster than NumPy's column
+reduction and accumulates more accurately.
 """
 
 import numpy as np
 
-__all__ = ["matmul"]
+from . import workspace
+from .backend import fast_version_of
+
+__all__ = ["matmul", "matmul_reference", "column_sums", "column_sums_reference"]
 
 
-def matmul(a, b):
-    """``a @ b`` for 2-D arrays, computed as ``(b.T @ a.T).T`` when that result is taller.
+def matmul_reference(a, b, out=None):
+    """``a @ b`` for 2-D arrays (into ``out`` when given)."""
+    return np.matmul(a, b, out=out)
+
+
+@fast_version_of(matmul_reference)
+def matmul(a, b, out=None):
+    """``a @ b`` computed as ``(b.T @ a.T).T`` when that result is the taller one.
 
     Parameters
     ----------
     a : array, shape (m, k)
     b : array, shape (k, n)
+    out : array (m, n), optional
+        Written in place (computed as written: callers give ``out`` only for tall results).
 
     Returns
     -------
-    array, shape (m, n)
-        A C-contiguous array when ``m >= n``, else the transpose of a C-contiguous
-        ``(n, m)`` array (an F-ordered view); small in every use here, so callers
-        copy it into place (``grads[...] = ``) or make it contiguous if they care.
+    array, shape (m, n), C-contiguous.
     """
-    if a.shape[0] >= b.shape[1]:
-        return a @ b
-    return (b.T @ a.T).T
+    if out is not None:
+        return np.matmul(a, b, out=out)
+    (m, _), (_, n) = a.shape, b.shape
+    dtype = np.result_type(a.dtype, b.dtype)
+    if m >= n:
+        return np.matmul(a, b, out=workspace.output((m, n), dtype))
+    # A wide result: the tall product, then one copy of the (small) result into C order.
+    return np.ascontiguousarray((b.T @ a.T).T)
+
+
+def column_sums_reference(dy):
+    """``dy.sum(axis=0)`` for a 2-D ``dy``: shape (columns,)."""
+    return dy.sum(axis=0)
+
+
+_ONES = {}  # a vector of ones per dtype, kept between calls (it only ever reads as ones)
+
+
+@fast_version_of(column_sums_reference)
+def column_sums(dy):
+    """``ones @ dy``: the column sums as one matrix-vector product."""
+    ones = workspace.scratch(_ONES, dy.dtype.str, (dy.shape[0],), dy.dtype)
+    ones.fill(1)
+    return ones @ dy

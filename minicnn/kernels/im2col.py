@@ -13,91 +13,51 @@ ordered ``(n, oh, ow)`` and each row's columns ``(i, j, c)`` match ``W``'s leadi
 col2im is the adjoint (the transpose) of im2col: it sends every entry of a
 ``cols``-shaped gradient back to the input pixel it was copied from, ADDING where
 windows overlap (a pixel that sat in several windows received gradient from each).
+Padded cells read as 0 and their gradient is dropped. The geometry (window, strides,
+pads, output grid) is a :class:`~minicnn.kernels.window.Window`.
 
-Padding is described by ``pad_top``/``pad_left`` (what lies before the first real
-row/column); the bottom/right padding is implied by the output size. Padded cells
-read as 0 and their gradient is dropped.
-
-Each function exists twice:
-
-* ``im2col_reference`` / ``col2im_reference``: plain NumPy a learner can read;
-* ``im2col_numba`` / ``col2im_numba``: Numba kernels that write straight into a
-  preallocated buffer, handle padding by bounds checks (no padded copy of ``x``)
-  and run over images/rows in parallel.
-
-``im2col`` and ``col2im`` are the entry points the layers call: the Numba path, or
-the references when ``MINICNN_KERNELS=numpy`` (``minicnn.kernels.backend``).
-Tests prove the two paths agree.
+Each entry has a plain NumPy reference (``im2col_reference``, ``col2im_reference``,
+``col2im_matmul_reference``: read these) and a fast version built on the Numba loops
+``im2col_numba`` / ``col2im_numba``, which write straight into reused buffers, handle
+padding by bounds checks (no padded copy of ``x``) and run over images/rows in
+parallel. ``minicnn.kernels.backend`` chooses; the tests prove both agree.
 """
 
 import numba
 import numpy as np
 
-from . import backend
+from . import workspace
+from .backend import fast_version_of, num_threads, threads_for
+from .window import Window, conv_output_size
 
 __all__ = [
-    "conv_output_size",
-    "im2col_reference",
-    "col2im_reference",
-    "im2col_numba",
-    "col2im_numba",
-    "im2col",
-    "col2im",
+    "Window", "conv_output_size",
+    "im2col", "im2col_reference", "im2col_numba",
+    "col2im", "col2im_reference", "col2im_numba",
+    "col2im_matmul", "col2im_matmul_reference",
 ]
-
-
-def conv_output_size(size, kernel, stride, padding):
-    """Output length and padding along one axis, the TensorFlow/Keras way.
-
-    Parameters
-    ----------
-    size, kernel, stride : int
-        Input length, window length, step.
-    padding : {"valid", "same"}
-        ``"valid"``: only windows that fit, ``out = (size - kernel) // stride + 1``.
-        ``"same"``: ``out = ceil(size / stride)``; the zeros needed,
-        ``max((out - 1) * stride + kernel - size, 0)``, are split with the smaller half
-        before (top/left) and the extra one after (bottom/right).
-
-    Returns
-    -------
-    out, pad_before, pad_after : int
-        ``out`` is 0 or negative when a "valid" window does not fit; callers check.
-    """
-    if padding == "valid":
-        return (size - kernel) // stride + 1, 0, 0
-    if padding == "same":
-        out = -(-size // stride)  # ceil division
-        total = max((out - 1) * stride + kernel - size, 0)
-        return out, total // 2, total - total // 2
-    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
 
 
 # --------------------------------------------------------------------------------------
 # NumPy references: short, readable, allocate freely.
 # --------------------------------------------------------------------------------------
-def _pad(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w):
-    """Zero-pad ``x`` so every window of the output grid lies inside."""
-    n, h, w, c = x.shape
-    pad_bottom = max((out_h - 1) * sh + kh - h - pad_top, 0)
-    pad_right = max((out_w - 1) * sw + kw - w - pad_left, 0)
-    return np.pad(x, ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)))
+def _padded_shape(n, c, window):
+    return (n, window.pad_top + window.in_h + window.pad_bottom,
+            window.pad_left + window.in_w + window.pad_right, c)
 
 
-def im2col_reference(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w):
+def _images_of(cols, window):
+    """``(N, C)`` of the image whose im2col is ``cols``, from its shape."""
+    return cols.shape[0] // (window.out_h * window.out_w), cols.shape[1] // window.size
+
+
+def im2col_reference(x, window):
     """Copy every ``(kh, kw, C)`` window of ``x`` into one row.
 
     Parameters
     ----------
     x : array, shape (N, H, W, C)
-    kh, kw : int
-        Window height and width.
-    sh, sw : int
-        Strides.
-    pad_top, pad_left : int
-        Zeros before the first row / column.
-    out_h, out_w : int
-        Output grid size (fixes the bottom/right padding).
+    window : Window
 
     Returns
     -------
@@ -105,55 +65,66 @@ def im2col_reference(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w):
         Row ``(n, oh, ow)`` holds ``x_padded[n, oh*sh : oh*sh+kh, ow*sw : ow*sw+kw, :]``
         flattened in ``(i, j, c)`` order.
     """
+    w = window
     n, _, _, c = x.shape
-    xp = _pad(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
-    cols = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
+    xp = np.pad(x, ((0, 0), (w.pad_top, w.pad_bottom), (w.pad_left, w.pad_right), (0, 0)))
+    cols = np.empty((n, w.out_h, w.out_w, w.kh, w.kw, c), dtype=x.dtype)
+    for i in range(w.kh):
+        for j in range(w.kw):
             # All windows' (i, j) element at once: a strided slice of the padded image.
-            cols[:, :, :, i, j, :] = xp[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :]
-    return cols.reshape(n * out_h * out_w, kh * kw * c)
+            cols[:, :, :, i, j, :] = xp[:, i : i + w.sh * w.out_h : w.sh,
+                                        j : j + w.sw * w.out_w : w.sw, :]
+    return cols.reshape(n * w.out_h * w.out_w, w.kh * w.kw * c)
 
 
-def col2im_reference(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w):
+def col2im_reference(cols, window):
     """Adjoint of :func:`im2col_reference`: scatter-ADD rows back onto the image.
 
     Parameters
     ----------
     cols : array, shape (N * out_h * out_w, kh * kw * C)
-    x_shape : tuple (N, H, W, C)
-        Shape of the image to rebuild.
-    (the rest as in :func:`im2col_reference`)
+    window : Window
 
     Returns
     -------
-    dx : array, shape ``x_shape``, dtype of ``cols``
+    dx : array, shape (N, in_h, in_w, C), dtype of ``cols``
         ``dx[n, h, w, c]`` is the sum of every ``cols`` entry copied from ``x[n, h, w, c]``.
     """
-    n, h, w, c = x_shape
-    pad_bottom = max((out_h - 1) * sh + kh - h - pad_top, 0)
-    pad_right = max((out_w - 1) * sw + kw - w - pad_left, 0)
-    dxp = np.zeros((n, h + pad_top + pad_bottom, w + pad_left + pad_right, c), dtype=cols.dtype)
-    cols = cols.reshape(n, out_h, out_w, kh, kw, c)
-    for i in range(kh):
-        for j in range(kw):
+    w = window
+    n, c = _images_of(cols, w)
+    dxp = np.zeros(_padded_shape(n, c, w), dtype=cols.dtype)
+    cols = cols.reshape(n, w.out_h, w.out_w, w.kh, w.kw, c)
+    for i in range(w.kh):
+        for j in range(w.kw):
             # += , not = : with stride < kernel the same pixel appears at several (i, j).
-            dxp[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :] += cols[:, :, :, i, j, :]
-    return dxp[:, pad_top : pad_top + h, pad_left : pad_left + w, :]
+            dxp[:, i : i + w.sh * w.out_h : w.sh, j : j + w.sw * w.out_w : w.sw, :] += \
+                cols[:, :, :, i, j, :]
+    return dxp[:, w.pad_top : w.pad_top + w.in_h, w.pad_left : w.pad_left + w.in_w, :]
+
+
+def col2im_matmul_reference(dy, weights_t, window):
+    """``col2im(dy @ weights_t, window)``: a convolution's input gradient.
+
+    ``dy`` (N*out_h*out_w, F) and ``weights_t`` (F, kh*kw*C) give ``dcols``, the
+    gradient for every copied window value; col2im adds it back onto the image.
+    """
+    return col2im_reference(dy @ weights_t, window)
 
 
 # --------------------------------------------------------------------------------------
-# Numba kernels: same results, no padded copy, no temporaries, parallel.
+# Numba loops: same results, no padded copy, no temporaries, parallel.
 # --------------------------------------------------------------------------------------
 @numba.njit(cache=True, parallel=True)
-def im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, cols):
+def im2col_numba(x, bounds, cols):
     """Fill ``cols`` (shape ``(N*out_h*out_w, kh*kw*C)``) from ``x`` (N, H, W, C).
 
-    One parallel task per output row ``(n, oh)``: rows of ``cols`` are independent.
-    For fixed ``(n, oh, ow, i)`` the ``kw * C`` values of the window row are contiguous
-    in ``x`` (NHWC), so each is a short contiguous copy; cells outside the image are
-    written as zeros instead of being read from a padded copy.
+    ``bounds`` is ``Window.loop_bounds()``. One parallel task per output row
+    ``(n, oh)``: rows of ``cols`` are independent. For fixed ``(n, oh, ow, i)`` the
+    ``kw * C`` values of the window row are contiguous in ``x`` (NHWC), so each is a
+    short contiguous copy; cells outside the image are written as zeros instead of
+    being read from a padded copy.
     """
+    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
     n_img, h, w, c = x.shape
     row_len = kw * c
     flat = x.reshape(n_img * h * w * c)  # x is C-contiguous: a view, not a copy
@@ -189,13 +160,14 @@ def im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, cols):
 
 
 @numba.njit(cache=True, parallel=True)
-def col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, dx):
+def col2im_numba(cols, bounds, dx):
     """Fill ``dx`` (N, H, W, C) with the scatter-add of ``cols`` (adjoint of im2col).
 
     One parallel task per image: windows of different images never touch the same
     pixel, so there is no write race; inside an image, overlapping windows add up.
     Gradient that lands on padding is dropped.
     """
+    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
     n_img, h, w, c = dx.shape
     for n in numba.prange(n_img):
         dx[n] = 0
@@ -219,34 +191,54 @@ def col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, dx):
 
 
 # --------------------------------------------------------------------------------------
-# Entry points used by the layers.
+# The fast entries: the Numba loops on reused buffers (``minicnn.kernels.workspace``).
 # --------------------------------------------------------------------------------------
-def im2col(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
-    """im2col (Numba, or the reference under ``MINICNN_KERNELS=numpy``); into ``out`` if given."""
+@fast_version_of(im2col_reference)
+def im2col(x, window):
+    """im2col into an array from the workspace pool (see :func:`im2col_reference`)."""
     x = np.ascontiguousarray(x)
-    shape = (x.shape[0] * out_h * out_w, kh * kw * x.shape[3])
-    if backend.use_reference():
-        cols = im2col_reference(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
-        if out is None:
-            return cols
-        out[...] = cols
-        return out
-    if out is None:
-        out = np.empty(shape, dtype=x.dtype)
-    with backend.threads_for(out.size):
-        return im2col_numba(x, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
+    n, _, _, c = x.shape
+    cols = workspace.output((n * window.out_h * window.out_w, window.size * c), x.dtype)
+    with threads_for(cols.size):
+        return im2col_numba(x, window.loop_bounds(), cols)
 
 
-def col2im(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out=None):
-    """col2im (Numba, or the reference under ``MINICNN_KERNELS=numpy``); into ``out`` if given."""
+@fast_version_of(col2im_reference)
+def col2im(cols, window):
+    """col2im into an array from the workspace pool (see :func:`col2im_reference`)."""
     cols = np.ascontiguousarray(cols)
-    if backend.use_reference():
-        dx = col2im_reference(cols, x_shape, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w)
-        if out is None:
-            return dx
-        out[...] = dx
-        return out
-    if out is None:
-        out = np.empty(x_shape, dtype=cols.dtype)
-    with backend.threads_for(cols.size):
-        return col2im_numba(cols, kh, kw, sh, sw, pad_top, pad_left, out_h, out_w, out)
+    n, c = _images_of(cols, window)
+    dx = workspace.output((n, window.in_h, window.in_w, c), cols.dtype)
+    with threads_for(cols.size):
+        return col2im_numba(cols, window.loop_bounds(), dx)
+
+
+# dcols = dy @ weights_t is built in chunks of whole images of about this many elements
+# instead of all at once: the full dcols is as big as cols, the largest array of a
+# convolution's backward pass. The size was chosen with benchmarks/profile_layers.py.
+_DCOLS_CHUNK_ELEMENTS = 1 << 25
+
+
+@fast_version_of(col2im_matmul_reference)
+def col2im_matmul(dy, weights_t, window):
+    """``col2im(dy @ weights_t, window)``, a few images at a time.
+
+    Each chunk's ``dcols`` is one GEMM into a reused buffer, then col2im writes that
+    chunk's images of ``dx``. At least one image per thread per chunk, so every chunk
+    keeps all threads busy.
+    """
+    dy = np.ascontiguousarray(dy)
+    k = weights_t.shape[1]
+    rows = window.out_h * window.out_w  # rows of dcols per image
+    n = dy.shape[0] // rows
+    dtype = np.result_type(dy.dtype, weights_t.dtype)
+    per_chunk = max(min(max(num_threads(), _DCOLS_CHUNK_ELEMENTS // k // rows), n), 1)
+    dcols = workspace.output((per_chunk * rows, k), dtype)
+    dx = workspace.output((n, window.in_h, window.in_w, k // window.size), dtype)
+    for start in range(0, n, per_chunk):
+        stop = min(start + per_chunk, n)
+        part = dcols[: (stop - start) * rows]
+        np.matmul(dy[start * rows : stop * rows], weights_t, out=part)
+        with threads_for(part.size):
+            col2im_numba(part, window.loop_bounds(), dx[start:stop])
+    return dx

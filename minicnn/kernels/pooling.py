@@ -19,23 +19,22 @@ With ties, exactly ONE input gets the gradient: the first maximum in row-major o
 Where windows overlap (stride < pool) an input can be the max of several windows and
 receives the SUM of their gradients.
 
-``maxpool_forward`` / ``maxpool_backward`` are the entry points (Numba, or the
-references when ``MINICNN_KERNELS=numpy``); the ``*_reference`` functions are the
-readable versions; tests prove they agree.
+``maxpool_forward`` / ``maxpool_backward`` are the entry points; the ``*_reference``
+functions are the readable versions, the ``*_numba`` loops the fast ones, and
+``minicnn.kernels.backend`` chooses between them; the tests prove they agree. The
+geometry is a :class:`~minicnn.kernels.window.Window`.
 """
 
 import numba
 import numpy as np
 
-from . import backend
+from . import workspace
+from .backend import fast_version_of, threads_for
 
 __all__ = [
-    "maxpool_forward_reference",
-    "maxpool_backward_reference",
-    "maxpool_forward_numba",
-    "maxpool_backward_numba",
-    "maxpool_forward",
-    "maxpool_backward",
+    "ARGMAX_DTYPE",
+    "maxpool_forward", "maxpool_forward_reference", "maxpool_forward_numba",
+    "maxpool_backward", "maxpool_backward_reference", "maxpool_backward_numba",
 ]
 
 # Window positions fit in int16 for any pool up to 181x181; half the memory of int32.
@@ -45,20 +44,14 @@ ARGMAX_DTYPE = np.int16
 # --------------------------------------------------------------------------------------
 # NumPy references
 # --------------------------------------------------------------------------------------
-def maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w):
+def maxpool_forward_reference(x, window):
     """Max over each window, and the window position of the (first) maximum.
 
     Parameters
     ----------
     x : array, shape (N, H, W, C)
-    ph, pw : int
-        Pool (window) height and width.
-    sh, sw : int
-        Strides.
-    pad_top, pad_left : int
-        Padded cells before the first row / column (they never win).
-    out_h, out_w : int
-        Output grid size.
+    window : Window
+        Padded cells never win.
 
     Returns
     -------
@@ -66,57 +59,58 @@ def maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w
     argmax : int16 array, shape (N, out_h, out_w, C)
         ``i * pw + j``: row-major position of the maximum inside its window.
     """
-    n, h, w, c = x.shape
-    pad_bottom = max((out_h - 1) * sh + ph - h - pad_top, 0)
-    pad_right = max((out_w - 1) * sw + pw - w - pad_left, 0)
+    w = window
+    n, _, _, c = x.shape
     xp = np.pad(
         x,
-        ((0, 0), (pad_top, pad_bottom), (pad_left, pad_right), (0, 0)),
+        ((0, 0), (w.pad_top, w.pad_bottom), (w.pad_left, w.pad_right), (0, 0)),
         constant_values=-np.inf,  # a padded cell loses against any real value
     )
-    windows = np.empty((n, out_h, out_w, c, ph * pw), dtype=x.dtype)
-    for i in range(ph):
-        for j in range(pw):
-            windows[..., i * pw + j] = xp[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :]
+    windows = np.empty((n, w.out_h, w.out_w, c, w.size), dtype=x.dtype)
+    for i in range(w.kh):
+        for j in range(w.kw):
+            windows[..., i * w.kw + j] = xp[:, i : i + w.sh * w.out_h : w.sh,
+                                            j : j + w.sw * w.out_w : w.sw, :]
     argmax = windows.argmax(axis=-1)  # np.argmax returns the FIRST maximum on ties
     y = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
     return y, argmax.astype(ARGMAX_DTYPE)
 
 
-def maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left):
+def maxpool_backward_reference(dy, argmax, window):
     """Send each window's gradient to its argmax; add where windows share an input.
 
     Parameters
     ----------
     dy : array, shape (N, out_h, out_w, C)
     argmax : int array, shape (N, out_h, out_w, C), from the forward pass
-    x_shape : tuple (N, H, W, C)
-    (the rest as in :func:`maxpool_forward_reference`)
+    window : Window
 
     Returns
     -------
-    dx : array, shape ``x_shape``, dtype of ``dy``
+    dx : array, shape (N, in_h, in_w, C), dtype of ``dy``
     """
+    w = window
     n, out_h, out_w, c = dy.shape
     nn, oh, ow, cc = np.meshgrid(
         np.arange(n), np.arange(out_h), np.arange(out_w), np.arange(c), indexing="ij"
     )
-    ih = oh * sh - pad_top + argmax // pw  # input row of each window's maximum
-    iw = ow * sw - pad_left + argmax % pw
-    dx = np.zeros(x_shape, dtype=dy.dtype)
+    ih = oh * w.sh - w.pad_top + argmax // w.kw  # input row of each window's maximum
+    iw = ow * w.sw - w.pad_left + argmax % w.kw
+    dx = np.zeros((n, w.in_h, w.in_w, c), dtype=dy.dtype)
     np.add.at(dx, (nn, ih, iw, cc), dy)  # add.at: repeated indices accumulate
     return dx
 
 
 # --------------------------------------------------------------------------------------
-# Numba kernels
+# Numba loops
 # --------------------------------------------------------------------------------------
 @numba.njit(cache=True, parallel=True)
-def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax):
+def maxpool_forward_numba(x, bounds, y, argmax):
     """Fill ``y`` and ``argmax`` (both (N, out_h, out_w, C)) in one pass over ``x``.
 
-    One parallel task per output row ``(n, oh)``. Cells outside the image are skipped
-    by the loop bounds. Two details make this ~10x faster than the obvious loop:
+    ``bounds`` is ``Window.loop_bounds()``. One parallel task per output row
+    ``(n, oh)``. Cells outside the image are skipped by the loop bounds. Two details
+    make this much faster than the obvious loop:
 
     * the channel loop is innermost, so reads of ``x`` are contiguous (NHWC) and
       the compiler can use SIMD over channels;
@@ -125,6 +119,7 @@ def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y,
 
     Strict ``>`` keeps the first maximum in row-major order on ties.
     """
+    ph, pw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
     n_img, h, w, c = x.shape
     for task in numba.prange(n_img * out_h):
         n = task // out_h
@@ -162,7 +157,7 @@ def maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y,
 
 
 @numba.njit(cache=True, parallel=True)
-def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
+def maxpool_backward_numba(dy, argmax, bounds, dx):
     """Fill ``dx`` (N, H, W, C) with each ``dy`` routed to its window's argmax.
 
     One parallel task per image, so overlapping windows (which only overlap inside
@@ -175,6 +170,7 @@ def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
     rows/columns no window covers. Otherwise we zero ``dx`` and ADD, because a cell
     can win several overlapping windows.
     """
+    ph, pw, sh, sw, pad_top, pad_left, _, _ = bounds
     n_img, out_h, out_w, c = dy.shape
     _, h, w, _ = dx.shape
     tiled = sh == ph and sw == pw
@@ -205,29 +201,23 @@ def maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, dx):
 
 
 # --------------------------------------------------------------------------------------
-# Entry points used by the layers
+# The fast entries: the Numba loops on reused buffers (``minicnn.kernels.workspace``).
 # --------------------------------------------------------------------------------------
-def maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, out=None, argmax=None):
-    """Numba max-pool forward: returns ``(y, argmax)``, written into ``out`` / ``argmax`` if given."""
+@fast_version_of(maxpool_forward_reference)
+def maxpool_forward(x, window):
+    """``(y, argmax)`` in arrays from the workspace pool (see the reference)."""
     x = np.ascontiguousarray(x)
-    shape = (x.shape[0], out_h, out_w, x.shape[3])
-    y = np.empty(shape, dtype=x.dtype) if out is None else out
-    argmax = np.empty(shape, dtype=ARGMAX_DTYPE) if argmax is None else argmax
-    if backend.use_reference():  # MINICNN_KERNELS=numpy
-        y[...], argmax[...] = maxpool_forward_reference(x, ph, pw, sh, sw, pad_top, pad_left,
-                                                        out_h, out_w)
-        return y, argmax
-    with backend.threads_for(x.size):
-        return maxpool_forward_numba(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w, y, argmax)
+    shape = (x.shape[0], window.out_h, window.out_w, x.shape[3])
+    y = workspace.output(shape, x.dtype)
+    argmax = workspace.output(shape, ARGMAX_DTYPE)
+    with threads_for(x.size):
+        return maxpool_forward_numba(x, window.loop_bounds(), y, argmax)
 
 
-def maxpool_backward(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left, out=None):
-    """Max-pool backward (Numba, or the reference under ``MINICNN_KERNELS=numpy``)."""
+@fast_version_of(maxpool_backward_reference)
+def maxpool_backward(dy, argmax, window):
+    """``dx`` in an array from the workspace pool (see the reference)."""
     dy = np.ascontiguousarray(dy)
-    if out is None:
-        out = np.empty(x_shape, dtype=dy.dtype)
-    if backend.use_reference():
-        out[...] = maxpool_backward_reference(dy, argmax, x_shape, ph, pw, sh, sw, pad_top, pad_left)
-        return out
-    with backend.threads_for(out.size):
-        return maxpool_backward_numba(dy, argmax, ph, pw, sh, sw, pad_top, pad_left, out)
+    dx = workspace.output((dy.shape[0], window.in_h, window.in_w, dy.shape[3]), dy.dtype)
+    with threads_for(dx.size):
+        return maxpool_backward_numba(dy, np.ascontiguousarray(argmax), window.loop_bounds(), dx)

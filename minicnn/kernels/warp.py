@@ -41,13 +41,16 @@ runs on the extended grid, so a sample half a pixel outside the image under
 Two implementations, which the tests prove equal:
 ``affine_warp_reference`` (NumPy, vectorised over the pixels of one image, easy to read)
 and ``_affine_warp_numba`` (loops, parallel over images, for speed).
-``affine_warp`` checks its arguments and calls the Numba kernel.
+``affine_warp`` checks its arguments and runs one of them, as ``minicnn.kernels.backend``
+chooses.
 """
 
 import math
 
 import numba
 import numpy as np
+
+from .backend import fast_version_of
 
 __all__ = ["FILL_MODES", "INTERPOLATIONS", "affine_warp", "affine_warp_reference"]
 
@@ -285,5 +288,15 @@ def affine_warp(images, matrices, fill_mode="reflect", interpolation="bilinear",
         out = np.empty_like(images)
     elif out.shape != images.shape or out.dtype != images.dtype or np.shares_memory(out, images):
         raise ValueError("affine_warp: out must match images in shape and dtype and not overlap it")
+    return _warp_into(images, matrices, fill_mode, interpolation, float(fill_value), out)
+
+
+def _warp_into_reference(images, matrices, fill_mode, interpolation, fill_value, out):
+    out[...] = affine_warp_reference(images, matrices, fill_mode, interpolation, fill_value)
+    return out
+
+
+@fast_version_of(_warp_into_reference)
+def _warp_into(images, matrices, fill_mode, interpolation, fill_value, out):
     return _affine_warp_numba(images, matrices, _MODE_CODE[fill_mode], _ORDER_CODE[interpolation],
-                              float(fill_value), out)
+                              fill_value, out)

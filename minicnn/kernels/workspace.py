@@ -1,19 +1,21 @@
 """Memory kept between training steps: scratch arrays and reusable layer outputs.
 
-Why bother? The original CNN's first block alone produces 200 MB arrays (32 x 222 x 222
-x 32 float32). A fresh NumPy array that large comes straight from the operating system,
-which hands out zeroed pages on first touch: measured here 20 ms per 200 MB at best and
-several hundred ms on a busy machine, for every such array, every step. Writing into
-the same arrays again costs nothing extra.
+Why bother? A convolution's activations, ``cols`` and gradients are arrays of hundreds of
+megabytes for a batch of 224x224 images. A fresh NumPy array that large comes straight
+from the operating system, which hands out zeroed pages on first touch: a cost paid for
+every such array, every step, that can exceed the arithmetic that fills it
+(``benchmarks/profile_layers.py``). Writing into the same arrays again costs nothing
+extra.
 
 Two kinds of arrays:
 
 ``scratch(store, key, shape, dtype)``
-    Private to one layer and kept from its forward to its backward (im2col's ``cols``,
-    max-pool's ``argmax``, ReLU's mask), in a dict the layer owns.
+    Private to one caller and reused on its every call, in a dict the caller owns (the
+    vector of ones that ``gemm.column_sums`` multiplies by).
 ``output(shape, dtype)``
-    An array a layer RETURNS (its forward output, or the gradient for its input), or a
-    temporary it drops before returning. These come from one shared pool. An array
+    An array a kernel RETURNS (a layer's output, what it keeps for backward such as
+    im2col's ``cols``, or the gradient for its input), or a temporary it drops before
+    returning. These come from one shared pool. An array
     in the pool is handed out again only when nobody outside the pool still refers to
     it, which CPython's reference count tells us. So a caller that keeps an output
     (``predict`` collecting outputs, a learner's ``y1 = layer.forward(x1)``, Dense

@@ -5,8 +5,7 @@ Neither has parameters; each keeps from ``forward`` exactly what its derivative 
 
 import numpy as np
 
-from ..kernels import workspace
-from ..kernels.activations import relu_forward
+from .. import kernels
 from .base import Layer
 
 __all__ = ["ReLU", "Sigmoid", "stable_sigmoid"]
@@ -27,18 +26,14 @@ class ReLU(Layer):
     No parameters. Tests: ``tests/layers/test_activations.py``.
     """
 
+    kept_for_backward = ("mask",)
+
     def __init__(self, name=None):
         super().__init__(name=name)
         self.mask = None
-        self._buffers = {}
 
     def forward(self, x, training=False):
-        # Same as ``mask = x > 0; return np.maximum(x, 0)``, in one parallel pass
-        # (minicnn.kernels.activations) into arrays reused between steps
-        # (minicnn.kernels.workspace): after the first convolution these are 200 MB,
-        # and fresh ones cost more than the comparison itself.
-        mask = workspace.scratch(self._buffers, "mask", x.shape, np.bool_)
-        y, self.mask = relu_forward(x, out=workspace.output(x.shape, x.dtype), mask=mask)
+        y, self.mask = kernels.relu(x)  # y = np.maximum(x, 0), mask = x > 0
         return y
 
     def backward(self, grad_out):

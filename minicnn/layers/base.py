@@ -16,9 +16,9 @@ A layer is a small object with three methods and three dictionaries:
     into ``self.grads`` (overwriting, never adding across steps) and returns dL/dx,
     or None when ``self.needs_input_grad`` is False (the model's first layer).
     ``backward`` may reuse ``grad_out``'s memory (ReLU zeroes it in place), so
-    callers pass an array they no longer need. Layers may also hand out arrays from a
-    pool reused between steps (``minicnn/kernels/workspace.py``), but never one that
-    someone still holds: an output you keep is never overwritten behind your back.
+    callers pass an array they no longer need. The kernels a layer calls may hand out
+    arrays from a pool reused between steps (``minicnn/kernels/workspace.py``), but never
+    one that someone still holds: an output you keep is never overwritten behind your back.
 
 ``self.state`` holds arrays that are saved with the model but not trained
 (BatchNormalization's moving mean and variance). Layers that draw random numbers
@@ -42,6 +42,12 @@ LAYER_REGISTRY = {}
 
 
 class Layer:
+    # Names of the attributes ``forward`` keeps for ``backward`` (Conv2D's "cols" ...).
+    # ``layer(x)`` drops them before the next forward, so the memory of the last step's
+    # can be reused for this step's (minicnn/kernels/workspace.py) instead of both
+    # being alive at once.
+    kept_for_backward = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         LAYER_REGISTRY[cls.__name__] = cls
@@ -91,6 +97,8 @@ class Layer:
             dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
             self.build(x.shape[1:], dtype=dtype)
         self.check_input_shape(x.shape)
+        for name in self.kept_for_backward:
+            setattr(self, name, None)
         return self.forward(x, training=training)
 
     def check_input_shape(self, shape):

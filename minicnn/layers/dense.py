@@ -5,8 +5,7 @@ import numbers
 
 import numpy as np
 
-from .. import initializers
-from ..kernels.gemm import matmul
+from .. import initializers, kernels
 from .base import Layer
 
 __all__ = ["Dense", "Flatten"]
@@ -36,6 +35,8 @@ class Dense(Layer):
     kernel_initializer : str
         Name in ``minicnn.initializers`` for W (Keras default ``"glorot_uniform"``).
     """
+
+    kept_for_backward = ("x",)
 
     def __init__(self, units, use_bias=True, kernel_initializer="glorot_uniform", name=None):
         super().__init__(name=name)
@@ -72,9 +73,7 @@ class Dense(Layer):
                 f"got {tuple(x.shape)}"
             )
         self.x = x
-        # x @ W, oriented by kernels.gemm.matmul: for (32, 86528) @ (86528, 128) as
-        # written, two OpenBLAS threads took 2 s instead of 20 ms.
-        y = np.ascontiguousarray(matmul(x, self.params["W"]))
+        y = kernels.matmul(x, self.params["W"])  # x @ W, oriented for BLAS by the kernel
         if self.use_bias:
             y += self.params["b"]
         return y
@@ -87,14 +86,13 @@ class Dense(Layer):
                 f"{self.name} (Dense): grad_out has shape {grad_out.shape}, "
                 f"expected {(self.x.shape[0], self.units)}"
             )
-        # out= writes into the existing gradient arrays: overwritten each step, never
-        # accumulated, and no new 11-million-entry array for the big Dense layer.
-        np.matmul(self.x.T, grad_out, out=self.grads["W"])
+        # dW = x^T dy, written into the existing array (overwritten, never accumulated).
+        kernels.matmul(self.x.T, grad_out, out=self.grads["W"])
         if self.use_bias:
-            np.sum(grad_out, axis=0, out=self.grads["b"])
+            self.grads["b"][...] = grad_out.sum(axis=0)  # db
         if not self.needs_input_grad:
             return None
-        return grad_out @ self.params["W"].T
+        return grad_out @ self.params["W"].T  # dx
 
 
 class Flatten(Layer):

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..kernels import batchnorm, workspace
+from ..kernels import batchnorm
 from .base import Layer
 
 __all__ = ["BatchNormalization"]
@@ -47,6 +47,8 @@ class BatchNormalization(Layer):
         Added to the variance before the square root (Keras default 1e-3).
     """
 
+    kept_for_backward = ("cache",)
+
     def __init__(self, momentum=0.99, epsilon=1e-3, name=None):
         super().__init__(name=name)
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
@@ -56,7 +58,6 @@ class BatchNormalization(Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.cache = None
-        self._buffers = {}
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         if len(input_shape) < 1:
@@ -84,10 +85,7 @@ class BatchNormalization(Layer):
         else:
             mean, var = self.state["moving_mean"], self.state["moving_variance"]
         inv_std = (1.0 / np.sqrt(var + self.epsilon)).astype(x.dtype)
-        # x_hat is kept for backward in this layer's own buffer; y goes up to the next layer.
-        x_hat = workspace.scratch(self._buffers, "x_hat", x2.shape, x.dtype)
-        y = workspace.output(x2.shape, x.dtype)
-        batchnorm.normalize(x2, mean, inv_std, self.params["gamma"], self.params["beta"], x_hat, y)
+        x_hat, y = batchnorm.normalize(x2, mean, inv_std, self.params["gamma"], self.params["beta"])
         self.cache = (x_hat, inv_std, training, x.shape)
         return y.reshape(x.shape)
 

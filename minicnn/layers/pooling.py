@@ -15,11 +15,9 @@ GlobalAveragePooling2D
 
 import numpy as np
 
-from ..kernels import workspace
-from ..kernels.im2col import conv_output_size
-from ..kernels.pooling import ARGMAX_DTYPE, maxpool_backward, maxpool_forward
+from .. import kernels
 from .base import Layer
-from .conv import check_padding, to_pair
+from .conv import check_padding, image_window, to_pair
 
 __all__ = ["MaxPool2D", "GlobalAveragePooling2D"]
 
@@ -51,56 +49,34 @@ class MaxPool2D(Layer):
     (added up where windows overlap) and 0 elsewhere. Shapes: x (N, H, W, C) ->
     y (N, Ho, Wo, C), ``Ho = (H - ph) // sh + 1`` ("valid") or ``ceil(H / sh)``
     ("same"); backward (N, Ho, Wo, C) -> (N, H, W, C). No parameters.
-    Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling_kernels.py``.
+    Tests: ``tests/layers/test_pooling.py``, kernels ``tests/kernels/test_pooling.py``.
     """
+
+    kept_for_backward = ("argmax",)
 
     def __init__(self, pool_size=2, strides=None, padding="valid", name=None):
         super().__init__(name)
         self.pool_size = to_pair(pool_size, f"{self.name}: pool_size")
         self.strides = self.pool_size if strides is None else to_pair(strides, f"{self.name}: strides")
         self.padding = check_padding(padding)
-        self._buffers = {}  # argmax, kept between steps (minicnn.kernels.workspace)
-
-    def _geometry(self, input_shape):
-        _check_images(self, input_shape)
-        h, w, _ = input_shape
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        out_h, pad_top, _ = conv_output_size(h, ph, sh, self.padding)
-        out_w, pad_left, _ = conv_output_size(w, pw, sw, self.padding)
-        if out_h <= 0 or out_w <= 0:
-            raise ValueError(
-                f"{self.name} (MaxPool2D): input of shape {tuple(input_shape)} is smaller "
-                f"than the pool {self.pool_size} with padding 'valid'"
-            )
-        return out_h, out_w, pad_top, pad_left
 
     def compute_output_shape(self, input_shape):
-        out_h, out_w, _, _ = self._geometry(input_shape)
-        return (out_h, out_w, input_shape[2])
+        window = image_window(self, input_shape, self.pool_size, self.strides, self.padding)
+        return (window.out_h, window.out_w, input_shape[2])
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng=rng, dtype=dtype)
-        self._geom = self._geometry(self.input_shape)
+        self.window = image_window(self, self.input_shape, self.pool_size, self.strides,
+                                   self.padding)
 
     def forward(self, x, training=False):
         """``x`` (N, H, W, C) -> (N, Ho, Wo, C); keeps the argmax for backward."""
-        out_h, out_w, pad_top, pad_left = self._geom
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        shape = (x.shape[0], out_h, out_w, x.shape[3])
-        y = workspace.output(shape, x.dtype)
-        argmax = workspace.scratch(self._buffers, "argmax", shape, ARGMAX_DTYPE)
-        y, self.argmax = maxpool_forward(x, ph, pw, sh, sw, pad_top, pad_left, out_h, out_w,
-                                         out=y, argmax=argmax)
-        self.x_shape = x.shape
+        y, self.argmax = kernels.maxpool_forward(x, self.window)
         return y
 
     def backward(self, grad_out):
         """Route each output gradient to its window's maximum (adding on overlaps)."""
-        _, _, pad_top, pad_left = self._geom
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        dx = workspace.output(self.x_shape, grad_out.dtype)
-        return maxpool_backward(grad_out, self.argmax, self.x_shape, ph, pw, sh, sw, pad_top, pad_left,
-                                out=dx)
+        return kernels.maxpool_backward(grad_out, self.argmax, self.window)
 
 
 class GlobalAveragePooling2D(Layer):

@@ -22,35 +22,35 @@ def _run(code, value):
                           cwd=ROOT, timeout=120)
 
 
-# Counts calls to every kernel entry's two implementations during one conv/pool step.
+# Records which implementation of every kernel entry one training step ran.
 _PROBE = """
-import importlib
 import numpy as np
-# import_module, not "import ... as": minicnn.kernels.im2col is also a function's name.
-i2c, pool, adam = (importlib.import_module("minicnn.kernels." + m) for m in ("im2col", "pooling", "adam"))
-from minicnn.kernels import backend
-calls = {}
-def spy(module, name):
-    real = getattr(module, name)
-    def wrapped(*a, **k):
-        calls[name] = calls.get(name, 0) + 1
-        return real(*a, **k)
-    setattr(module, name, wrapped)
-for name in ("im2col_reference", "im2col_numba", "col2im_reference", "col2im_numba"):
-    spy(i2c, name)
-for name in ("maxpool_forward_reference", "maxpool_forward_numba",
-             "maxpool_backward_reference", "maxpool_backward_numba"):
-    spy(pool, name)
-for name in ("adam_update_reference", "adam_update_numba"):
-    spy(adam, name)
-from minicnn.layers import Conv2D, MaxPool2D, Flatten, Dense
+from minicnn import kernels
+from minicnn.kernels import backend, batchnorm
+entries = {"im2col": kernels.im2col, "col2im_matmul": kernels.col2im_matmul,
+           "matmul": kernels.matmul, "column_sums": kernels.column_sums, "relu": kernels.relu,
+           "maxpool_forward": kernels.maxpool_forward, "maxpool_backward": kernels.maxpool_backward,
+           "mean_var": batchnorm.mean_var, "normalize": batchnorm.normalize,
+           "grad_sums": batchnorm.grad_sums, "input_grad": batchnorm.input_grad,
+           "adam_update": kernels.adam_update}
+calls = set()
+for entry_name, entry in entries.items():
+    for kind in ("fast", "reference"):
+        real = getattr(entry, kind)
+        setattr(entry, kind, lambda *a, real=real, tag=entry_name + "_" + kind, **k:
+                calls.add(tag) or real(*a, **k))
+from minicnn.layers import BatchNormalization, Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from minicnn.model import Sequential
-m = Sequential([Conv2D(2, 3), Conv2D(2, 3), MaxPool2D(2), Flatten(), Dense(1)], input_shape=(8, 8, 1), seed=0)
+m = Sequential([Conv2D(2, 3), BatchNormalization(), ReLU(), Conv2D(2, 3), MaxPool2D(2), Flatten(),
+                Dense(1)], input_shape=(8, 8, 1), seed=0)
 m.compile(optimizer="adam", loss="binary_crossentropy")
 x = np.random.default_rng(0).standard_normal((2, 8, 8, 1)).astype(np.float32)
 m.train_on_batch(x, np.array([0.0, 1.0], np.float32))
-print(backend.KERNELS, sorted(k for k, v in calls.items() if v))
+print(backend.KERNELS, sorted(calls))
 """
+
+_ENTRIES = {"im2col", "col2im_matmul", "matmul", "column_sums", "relu", "maxpool_forward",
+            "maxpool_backward", "mean_var", "normalize", "grad_sums", "input_grad", "adam_update"}
 
 
 @pytest.mark.parametrize("value, used", [
@@ -64,15 +64,9 @@ def test_environment_variable_selects_the_kernels(value, used):
     chosen, called = done.stdout.strip().split(" ", 1)
     assert chosen == (value or "numba")
     called = eval(called)  # a list of names printed by the probe
-    expected_suffix = "_reference" if used == "reference" else "_numba"
-    checked = called
-    if os.environ.get("NUMBA_DISABLE_JIT", "0") != "0":
-        # Without JIT, Adam takes the vectorised reference on purpose (adam_update).
-        checked = [n for n in called if not n.startswith("adam")]
-    assert checked and all(name.endswith(expected_suffix) for name in checked), called
-    # Both conv kernels, both pooling kernels and Adam really went through the chosen path.
-    assert {n.rsplit("_", 1)[0] for n in called} == {
-        "im2col", "col2im", "maxpool_forward", "maxpool_backward", "adam_update"}
+    # Every entry the step uses went through the chosen implementation, and only that one.
+    assert set(called) == {f"{name}_{'reference' if used == 'reference' else 'fast'}"
+                           for name in _ENTRIES}, called
 
 
 def test_unknown_value_is_a_clear_error():
@@ -88,7 +82,7 @@ def _step(kernels, monkeypatch, dtype):
                         ReLU(), MaxPool2D(3, strides=1, padding="same")],
                        input_shape=(11, 10, 2), seed=0, dtype=dtype)
     x = rng.standard_normal((3, 11, 10, 2)).astype(dtype)
-    y = model._forward(x, training=True)
+    y = model.forward(x, training=True)
     g = rng.standard_normal(y.shape).astype(dtype)
     for layer in reversed(model.layers[1:]):
         g = layer.backward(g)
@@ -125,14 +119,29 @@ def test_small_calls_run_on_one_thread_and_restore_the_thread_count(monkeypatch)
 
 
 def test_kernels_agree_with_references_below_and_above_the_parallel_threshold(monkeypatch):
-    from minicnn.kernels import col2im, col2im_reference, im2col, im2col_reference
+    from minicnn.kernels import Window, col2im, col2im_reference, im2col, im2col_reference
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
-    expected = im2col_reference(x, 3, 2, 2, 1, 1, 0, 5, 7)
+    window = Window.over((9, 8), (3, 2), (2, 1), "same")
+    expected = im2col_reference(x, window)
     for threshold in (1, 1 << 40):  # everything parallel / everything on one thread
         monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", threshold)
-        cols = im2col(x, 3, 2, 2, 1, 1, 0, 5, 7)
+        cols = im2col.fast(x, window)
         np.testing.assert_array_equal(cols, expected)
-        np.testing.assert_allclose(col2im(cols, x.shape, 3, 2, 2, 1, 1, 0, 5, 7),
-                                   col2im_reference(cols, x.shape, 3, 2, 2, 1, 1, 0, 5, 7), rtol=1e-6)
+        np.testing.assert_allclose(col2im.fast(cols, window), col2im_reference(cols, window),
+                                   rtol=1e-6)
+
+
+def test_the_switch_is_read_in_one_place():
+    # Every kernel module picks its implementation through backend.fast_version_of;
+    # none reads MINICNN_KERNELS or backend.KERNELS itself.
+    import pathlib
+
+    package = pathlib.Path(backend.__file__).parent
+    for path in package.glob("*.py"):
+        if path.name == "backend.py":
+            continue
+        text = path.read_text()
+        assert "MINICNN_KERNELS=" not in text.replace("``MINICNN_KERNELS=numpy``", ""), path
+        assert "KERNELS ==" not in text and "use_reference()" not in text, path

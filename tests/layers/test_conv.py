@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minicnn.gradcheck import gradient_check
-from minicnn.kernels.im2col import conv_output_size
+from minicnn.kernels.window import conv_output_size
 from minicnn.layers.conv import Conv2D
 
 
@@ -218,47 +218,42 @@ def test_matches_torch_conv2d():
     np.testing.assert_allclose(layer.grads["b"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_backward_in_image_chunks_equals_one_chunk(monkeypatch):
-    # dcols is built a few images at a time; chunks of 1-2 images (and an odd
-    # batch, so the last chunk is short) must give the same dx as one chunk.
-    from minicnn.layers import conv as conv_module
+def test_memory_stays_flat_across_steps_and_smaller_batches():
+    # cols, y and dx come from the workspace pool: after the first steps, further steps
+    # (and a smaller batch) reuse its arrays instead of adding new ones.
+    from minicnn.kernels import workspace
 
-    rng = np.random.default_rng(3)
-    layer = Conv2D(3, 3, strides=2, padding="same")
-    layer.build((9, 8, 2), rng=rng, dtype=np.float64)
-    x = rng.standard_normal((5, 9, 8, 2))
-    g = rng.standard_normal((5, 5, 4, 3))
-    layer.forward(x)
-    whole = layer.backward(g)
-    monkeypatch.setattr(conv_module, "_DCOLS_CHUNK_ELEMENTS", 1)
-    chunked_layer = Conv2D(3, 3, strides=2, padding="same")
-    chunked_layer.build((9, 8, 2), dtype=np.float64)
-    chunked_layer.params["W"][...] = layer.params["W"]
-    chunked_layer.forward(x)
-    calls = []
-    real_col2im = conv_module.col2im
-    monkeypatch.setattr(conv_module, "col2im",
-                        lambda cols, *a, **k: calls.append(cols.shape[0]) or real_col2im(cols, *a, **k))
-    chunked = chunked_layer.backward(g)
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-14)
-    rows_per_image = 5 * 4
-    assert len(calls) > 1 and max(calls) < 5 * rows_per_image  # really chunked
-    assert sum(calls) == 5 * rows_per_image                     # every image once
-
-
-def test_scratch_buffer_is_reused_across_steps_and_smaller_batches():
+    workspace.release()
     rng = np.random.default_rng(0)
-    layer = Conv2D(2, 3)
-    layer.build((6, 6, 2), rng=rng, dtype=np.float64)
-    big, small = rng.standard_normal((4, 6, 6, 2)), rng.standard_normal((3, 6, 6, 2))
-    layer.forward(big)
-    buffer = layer._buffers["cols"]
-    y_small = layer.forward(small)  # a smaller batch reuses the front of the buffer
-    assert layer._buffers["cols"] is buffer
-    layer.backward(np.ones_like(y_small))
-    y_big = layer.forward(big)
-    assert layer._buffers["cols"] is buffer
-    expected = Conv2D(2, 3)
-    expected.build((6, 6, 2), dtype=np.float64)
+    layer = Conv2D(8, 3)
+    layer.build((64, 64, 8), rng=rng, dtype=np.float32)  # cols of several MB: pooled
+    layer.needs_input_grad = True
+    big = rng.standard_normal((4, 64, 64, 8)).astype(np.float32)
+    small = big[:3]
+    sizes = []
+    for x in (big, big, big, small, big, big):
+        y = layer.forward(x)
+        del y
+        layer.backward(np.ones((len(x), 62, 62, 8), np.float32))
+        sizes.append(len(workspace._POOL))
+    assert sizes[2:] == [sizes[2]] * 4, sizes
+    expected = Conv2D(8, 3)
+    expected.build((64, 64, 8), dtype=np.float32)
     expected.params["W"][...] = layer.params["W"]
-    np.testing.assert_allclose(y_big, expected.forward(big), rtol=1e-14)
+    np.testing.assert_allclose(layer.forward(big), expected.forward(big), rtol=1e-6)
+
+def test_calling_the_layer_again_reuses_the_memory_of_the_last_cols():
+    # layer(x) drops what the last forward kept (Layer.kept_for_backward) before the
+    # next forward, so one cols-sized array serves every step instead of two.
+    from minicnn.kernels import workspace
+
+    workspace.release()
+    rng = np.random.default_rng(0)
+    layer = Conv2D(8, 3)
+    layer.build((64, 64, 8), rng=rng, dtype=np.float32)
+    x = rng.standard_normal((4, 64, 64, 8)).astype(np.float32)
+    layer(x)
+    first = layer.cols.__array_interface__["data"][0]
+    y = layer(x)
+    assert layer.cols.__array_interface__["data"][0] == first
+    assert layer.backward(np.ones_like(y)).shape == x.shape  # and backward still has its cols

@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minicnn.gradcheck import gradient_check
-from minicnn.kernels.im2col import conv_output_size
+from minicnn.kernels.window import conv_output_size
 from minicnn.layers.pooling import GlobalAveragePooling2D, MaxPool2D
 
 

@@ -1,5 +1,6 @@
-"""Sequential.fit: it learns, it keeps its promises (history, class weights, shuffling,
-seeds, datasets, dtypes), and it fails safely (NaN loss, Ctrl-C)."""
+"""minicnn.trainer: train_step is the loop; fit (through Sequential.fit) learns, keeps its
+promises (history, class weights, shuffling, seeds, datasets, dtypes), and fails safely
+(NaN loss, Ctrl-C)."""
 
 import os
 import signal
@@ -19,6 +20,7 @@ from minicnn.layers.pooling import GlobalAveragePooling2D, MaxPool2D
 from minicnn.losses import BinaryCrossEntropy
 from minicnn.model import Sequential
 from minicnn.optimizers import SGD, Adam
+from minicnn.trainer import InterruptGuard, train_step
 
 
 def planted(n, size=16, seed=0):
@@ -512,3 +514,76 @@ def test_a_real_sigint_during_the_optimizer_step_never_half_updates():
     for now, expected in zip(model.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(now, expected)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+# --- train_step, alone -------------------------------------------------------------------------
+def test_train_step_is_forward_loss_backward_update():
+    # The four lines of train_step, written out by hand, give the same weights.
+    x, y = tiny_data(8)
+    model, by_hand = dense_model(), dense_model()
+    model.compile(SGD(0.1))
+    by_hand.compile(SGD(0.1))
+    outputs, labels, loss = train_step(model, x, y)
+    assert labels.shape == outputs.shape == (8, 1)
+    logits = by_hand.forward(x, training=True)
+    expected_loss = by_hand.loss.forward(logits, y.reshape(-1, 1))
+    by_hand.backward(by_hand.loss.backward())
+    by_hand.optimizer.step(by_hand.trainable_params(), by_hand.gradients())
+    assert loss == pytest.approx(expected_loss, rel=1e-6)
+    for a, b in zip(model.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_train_step_never_applies_a_non_finite_loss():
+    x, y = tiny_data(8)
+    model = dense_model()
+    model.compile(SGD(0.1))
+    before = model.get_weights()
+    _, _, loss = train_step(model, x * np.nan, y)
+    assert not np.isfinite(loss) and model.optimizer.iterations == 0
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_train_on_batch_names_a_non_finite_loss_and_keeps_the_state():
+    x, y = tiny_data(8)
+    model = Sequential([Flatten(), BatchNormalization(), Dense(1)], input_shape=(4, 4, 1), seed=0)
+    model.compile(SGD(0.1))
+    state = [a.copy() for a in model.layers[1].state.values()]
+    with pytest.raises(FloatingPointError, match=r"train_on_batch: the loss is nan .* step 1/1"):
+        model.train_on_batch(x * np.nan, y)
+    for a, b in zip(model.layers[1].state.values(), state):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+def test_fit_sets_the_sigint_handler_once_per_run_not_per_step(monkeypatch):
+    x, y = tiny_data(40)
+    model = dense_model()
+    model.compile(SGD(0.1))
+    calls = []
+    real = signal.signal
+    monkeypatch.setattr(signal, "signal", lambda *a: calls.append(a[0]) or real(*a))
+    model.fit(x, y, epochs=3, batch_size=4, verbose=0)  # 30 steps
+    assert calls == [signal.SIGINT, signal.SIGINT]       # installed, then restored
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+def test_outside_a_step_ctrl_c_is_raised_at_once_inside_it_after_the_step():
+    with InterruptGuard() as guard:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+        finished = False
+        with pytest.raises(KeyboardInterrupt):
+            with guard.step():
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):
+                    pass
+                finished = True  # the step ran to its end before the interrupt
+        assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

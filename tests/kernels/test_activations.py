@@ -1,11 +1,12 @@
 """The ReLU forward kernel equals its NumPy reference, bit for bit, over drawn shapes."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn.kernels import backend
-from minicnn.kernels.activations import relu_forward, relu_forward_numba, relu_forward_reference
+from minicnn.kernels.activations import relu, relu_numba, relu_reference
 
 
 @settings(deadline=None, max_examples=30)
@@ -15,8 +16,8 @@ def test_kernel_equals_reference(shape, dtype, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
     x.flat[:: 7] = 0  # exact zeros: slope 0 there, as Keras and PyTorch
-    y_ref, mask_ref = relu_forward_reference(x)
-    y, mask = relu_forward_numba(x, np.empty_like(x), np.empty(x.shape, np.bool_))
+    y_ref, mask_ref = relu_reference(x)
+    y, mask = relu_numba(x, np.empty_like(x), np.empty(x.shape, np.bool_))
     assert y.dtype == dtype and mask.dtype == np.bool_
     np.testing.assert_array_equal(y.view(np.uint8), y_ref.view(np.uint8))  # same bits
     np.testing.assert_array_equal(mask, mask_ref)
@@ -24,19 +25,22 @@ def test_kernel_equals_reference(shape, dtype, seed):
 
 def test_special_values_match_numpy_maximum():
     x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan, -np.inf, np.inf], np.float32)
-    y, mask = relu_forward(x)
-    y_ref, mask_ref = relu_forward_reference(x)
+    y, mask = relu.fast(x)
+    y_ref, mask_ref = relu_reference(x)
     np.testing.assert_array_equal(y.view(np.uint32), y_ref.view(np.uint32))  # -0.0 -> +0.0, NaN kept
     np.testing.assert_array_equal(mask, mask_ref)
 
 
-def test_entry_point_writes_into_given_arrays_on_both_backends(monkeypatch):
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_entry_follows_the_switch(kernels, monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 5, 4, 2)).astype(np.float32)
-    for kernels in ("numba", "numpy"):
-        monkeypatch.setattr(backend, "KERNELS", kernels)
-        out, mask = np.full_like(x, 9.0), np.ones(x.shape, np.bool_)
-        y, m = relu_forward(x, out=out, mask=mask)
-        assert y is out and m is mask
-        np.testing.assert_array_equal(y, np.maximum(x, 0))
-        np.testing.assert_array_equal(m, x > 0)
+    monkeypatch.setattr(backend, "KERNELS", kernels)
+    ran = []
+    for name in ("fast", "reference"):
+        real = getattr(relu, name)
+        monkeypatch.setattr(relu, name, lambda x, real=real, name=name: ran.append(name) or real(x))
+    y, m = relu(x)
+    assert ran == ["reference" if kernels == "numpy" else "fast"]
+    np.testing.assert_array_equal(y, np.maximum(x, 0))
+    np.testing.assert_array_equal(m, x > 0)
