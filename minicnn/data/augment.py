@@ -109,7 +109,7 @@ def is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _symmetric_range(factor, name, owner):
+def symmetric_range(factor, name, owner):
     """A factor f means [-f, f]; a pair (lo, hi) means itself. Returns (lo, hi) as floats."""
     if is_number(factor):
         if factor < 0:
@@ -150,7 +150,7 @@ def check_value_range(value_range, owner):
     return tuple(value_range)
 
 
-def _as_batch(images, owner):
+def as_batch(images, owner):
     """(N, H, W, C) float array from ``images``; also says whether one image was given."""
     x = np.asarray(images)
     single = x.ndim == 3
@@ -183,7 +183,7 @@ class Augmentation:
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, images, training=True):
-        x, single = _as_batch(images, type(self).__name__)
+        x, single = as_batch(images, type(self).__name__)
         if training or not self.random:
             x = self.apply(x)
         return x[0] if single else x
@@ -202,7 +202,7 @@ class Augmentation:
         return f"{type(self).__name__}({args})"
 
 
-class _GeometricAugmentation(Augmentation):
+class GeometricAugmentation(Augmentation):
     """An augmentation that is an affine map per image (rotation, zoom, flip)."""
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0):
@@ -238,7 +238,7 @@ class _GeometricAugmentation(Augmentation):
 # --------------------------------------------------------------------------------------
 # The layers.
 # --------------------------------------------------------------------------------------
-class RandomRotation(_GeometricAugmentation):
+class RandomRotation(GeometricAugmentation):
     """Rotate each image by a random angle about its centre.
 
     Parameters
@@ -261,7 +261,7 @@ class RandomRotation(_GeometricAugmentation):
                  fill_value=0.0):
         super().__init__(fill_mode, interpolation, seed, fill_value)
         self.factor = factor
-        self.lower, self.upper = _symmetric_range(factor, "factor", "RandomRotation")
+        self.lower, self.upper = symmetric_range(factor, "factor", "RandomRotation")
 
     def draw_matrices(self, n, height, width):
         angles = self.rng.uniform(self.lower, self.upper, size=n) * 360.0
@@ -269,7 +269,7 @@ class RandomRotation(_GeometricAugmentation):
         return rotation_matrices(angles, height, width)
 
 
-class RandomZoom(_GeometricAugmentation):
+class RandomZoom(GeometricAugmentation):
     """Zoom each image in or out by a random amount about its centre.
 
     Parameters
@@ -295,9 +295,9 @@ class RandomZoom(_GeometricAugmentation):
         super().__init__(fill_mode, interpolation, seed, fill_value)
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self.height_range = _symmetric_range(height_factor, "height_factor", "RandomZoom")
+        self.height_range = symmetric_range(height_factor, "height_factor", "RandomZoom")
         self.width_range = (None if width_factor is None
-                            else _symmetric_range(width_factor, "width_factor", "RandomZoom"))
+                            else symmetric_range(width_factor, "width_factor", "RandomZoom"))
         for name, r in (("height_factor", self.height_range), ("width_factor", self.width_range)):
             if r is not None and r[0] <= -1.0:
                 raise ValueError(
@@ -312,7 +312,7 @@ class RandomZoom(_GeometricAugmentation):
         return zoom_matrices(zh, zw, height, width)
 
 
-class RandomFlip(_GeometricAugmentation):
+class RandomFlip(GeometricAugmentation):
     """Mirror each image with probability 1/2 (per direction, independently).
 
     Parameters
@@ -543,7 +543,7 @@ class Augmenter:
         """Split the layers into runs: lists of fusable geometric layers, or single layers."""
         runs, current, settings = [], [], None
         for layer in self.layers:
-            geometric = self.fuse and isinstance(layer, _GeometricAugmentation)
+            geometric = self.fuse and isinstance(layer, GeometricAugmentation)
             s = layer.warp_settings if geometric else None
             if geometric and (settings is None or s is None or s == settings):
                 current.append(layer)
@@ -559,7 +559,7 @@ class Augmenter:
         return runs
 
     def __call__(self, images, training=True):
-        x, single = _as_batch(images, "Augmenter")
+        x, single = as_batch(images, "Augmenter")
         for run in self._runs():
             if len(run) == 1:
                 x = run[0](x, training=training)

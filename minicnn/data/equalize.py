@@ -75,7 +75,7 @@ import numpy as np
 
 from minicnn.kernels import backend
 
-from .augment import _as_batch, _Augmentation, _is_number, _value_range
+from .augment import Augmentation, as_batch, check_value_range, is_number
 
 __all__ = ["CLAHE", "HistogramEqualization", "clahe", "clahe_reference", "clip_histogram_reference",
            "equalize_histogram", "equalize_histogram_reference"]
@@ -111,7 +111,7 @@ def _kernel_size(kernel_size, height, width, owner):
 
 
 def _clip_limit(clip_limit, owner):
-    if not _is_number(clip_limit) or clip_limit < 0:
+    if not is_number(clip_limit) or clip_limit < 0:
         raise ValueError(
             f"{owner}: clip_limit must be a finite number >= 0 (a fraction of a tile's pixels; "
             f"0 means no clipping), got {clip_limit!r}"
@@ -121,7 +121,7 @@ def _clip_limit(clip_limit, owner):
 
 def _checked_batch(images, owner):
     """(N, H, W, C) float batch, refusing empty planes and non-finite values."""
-    x, single = _as_batch(images, owner)
+    x, single = as_batch(images, owner)
     if x.shape[0] and (x.shape[1] == 0 or x.shape[2] == 0):
         raise ValueError(f"{owner}: images must be at least 1x1 pixels, got shape {np.shape(images)}")
     if not np.isfinite(x).all():
@@ -162,7 +162,7 @@ def equalize_histogram(images, value_range=(0, 255), nbins=256):
     """
     owner = "equalize_histogram"
     x, single = _checked_batch(images, owner)
-    low, high = (float(v) for v in _value_range(value_range, owner))
+    low, high = (float(v) for v in check_value_range(value_range, owner))
     nbins = _positive_int(nbins, "nbins", owner)
     out = _dispatch(equalize_histogram_reference, equalize_histogram_numba, x, low, high, nbins)
     return out[0] if single else out
@@ -321,7 +321,7 @@ def clahe(images, clip_limit=0.01, kernel_size=None, nbins=256, value_range=(0, 
     limit = _clip_limit(clip_limit, owner)
     kh, kw = _kernel_size(kernel_size, x.shape[1], x.shape[2], owner)
     nbins = _positive_int(nbins, "nbins", owner)
-    low, high = (float(v) for v in _value_range(value_range, owner))
+    low, high = (float(v) for v in check_value_range(value_range, owner))
     tile_pixels = kh * kw
     count_limit = max(int(limit * tile_pixels), 1) if limit > 0 else tile_pixels
     out = _dispatch(clahe_reference, clahe_numba, x, kh, kw, count_limit, nbins, low, high)
@@ -616,7 +616,7 @@ def _clahe_numba(x, consts, kh, kw, count_limit, nbins, out):
 # --------------------------------------------------------------------------------------
 # Pipeline layers.
 # --------------------------------------------------------------------------------------
-class HistogramEqualization(_Augmentation):
+class HistogramEqualization(Augmentation):
     """:func:`equalize_histogram` as a preprocessing layer: not random, so it applies at inference too.
 
     Keras 3's ``keras.layers.Equalization(value_range=(0, 255), bins=256)`` is the same idea
@@ -635,14 +635,14 @@ class HistogramEqualization(_Augmentation):
     def __init__(self, value_range=(0, 255), nbins=256):
         super().__init__(seed=None)
         owner = type(self).__name__
-        self.value_range = _value_range(value_range, owner)
+        self.value_range = check_value_range(value_range, owner)
         self.nbins = _positive_int(nbins, "nbins", owner)
 
     def apply(self, x):
         return equalize_histogram(x, self.value_range, self.nbins)
 
 
-class CLAHE(_Augmentation):
+class CLAHE(Augmentation):
     """:func:`clahe` as a preprocessing layer: not random, so it applies at inference too.
 
     Parameters
@@ -660,7 +660,7 @@ class CLAHE(_Augmentation):
         _kernel_size(kernel_size, 8, 8, owner)      # checks it; None needs the image's size
         self.kernel_size = kernel_size
         self.nbins = _positive_int(nbins, "nbins", owner)
-        self.value_range = _value_range(value_range, owner)
+        self.value_range = check_value_range(value_range, owner)
 
     def apply(self, x):
         return clahe(x, self.clip_limit, self.kernel_size, self.nbins, self.value_range)

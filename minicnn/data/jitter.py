@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .augment import _Augmentation, _GeometricAugmentation, _is_number, _symmetric_range, _value_range
+from .augment import Augmentation, GeometricAugmentation, check_value_range, is_number, symmetric_range
 
 __all__ = ["RandomBrightness", "RandomResizedCrop", "RandomTranslation", "crop_matrices",
            "translation_matrices"]
@@ -52,7 +52,7 @@ def crop_matrices(top, left, crop_height, crop_width, height, width):
     return m
 
 
-class RandomTranslation(_GeometricAugmentation):
+class RandomTranslation(GeometricAugmentation):
     """Shift each image by a random fraction of its height and width (Keras's RandomTranslation).
 
     Parameters
@@ -73,8 +73,8 @@ class RandomTranslation(_GeometricAugmentation):
         super().__init__(fill_mode, interpolation, seed, fill_value)
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self.height_range = _symmetric_range(height_factor, "height_factor", "RandomTranslation")
-        self.width_range = _symmetric_range(width_factor, "width_factor", "RandomTranslation")
+        self.height_range = symmetric_range(height_factor, "height_factor", "RandomTranslation")
+        self.width_range = symmetric_range(width_factor, "width_factor", "RandomTranslation")
         for name, (lo, hi) in (("height_factor", self.height_range),
                                ("width_factor", self.width_range)):
             if lo < -1.0 or hi > 1.0:
@@ -88,7 +88,7 @@ class RandomTranslation(_GeometricAugmentation):
         return translation_matrices(dy, dx)
 
 
-class RandomResizedCrop(_GeometricAugmentation):
+class RandomResizedCrop(GeometricAugmentation):
     """Crop a random box of random area and aspect ratio, resized back to the image's size.
 
     torchvision's ``RandomResizedCrop`` (the output keeps the input's size here): for each
@@ -123,7 +123,7 @@ class RandomResizedCrop(_GeometricAugmentation):
         super().__init__("nearest", interpolation, seed, 0.0)
         for name, pair in (("scale", scale), ("ratio", ratio)):
             if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-                    or not all(_is_number(v) for v in pair) or not 0 < pair[0] <= pair[1]):
+                    or not all(is_number(v) for v in pair) or not 0 < pair[0] <= pair[1]):
                 raise ValueError(f"RandomResizedCrop: {name} must be a pair (low, high) with "
                                  f"0 < low <= high, got {pair!r}")
         if scale[1] > 1.0:
@@ -163,7 +163,7 @@ class RandomResizedCrop(_GeometricAugmentation):
         return crop_matrices(top, left, h, w, height, width)
 
 
-class RandomBrightness(_Augmentation):
+class RandomBrightness(Augmentation):
     """Add a random offset to each image (Keras's RandomBrightness).
 
     For image i, one offset ``delta_i`` drawn uniformly in ``[lo, hi] * (high - low)`` of the
@@ -188,10 +188,10 @@ class RandomBrightness(_Augmentation):
     def __init__(self, factor, value_range=(0, 255), seed=None):
         super().__init__(seed)
         self.factor = factor
-        self.lower, self.upper = _symmetric_range(factor, "factor", "RandomBrightness")
+        self.lower, self.upper = symmetric_range(factor, "factor", "RandomBrightness")
         if self.lower < -1.0 or self.upper > 1.0:
             raise ValueError(f"RandomBrightness: factor must lie in [-1, 1], got {factor!r}")
-        self.value_range = _value_range(value_range, "RandomBrightness")
+        self.value_range = check_value_range(value_range, "RandomBrightness")
 
     def apply(self, x):
         low, high = self.value_range
