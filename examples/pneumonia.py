@@ -61,7 +61,8 @@ def train_evaluate_explain(args):
 
     # 3. Train. Ctrl-C stops training; what was learned so far is evaluated and reported.
     input_shape = (args.image_size, args.image_size, prepared.train.num_channels)
-    model = models.build(args.model, input_shape, args.seed, args.learning_rate)
+    model = models.build(args.model, input_shape, args.seed, args.learning_rate,
+                         args.weight_decay)
     model.summary()
     history, train_seconds = training.train(model, prepared.train, prepared.val, args, class_weight)
     write_history_csv(os.path.join(out, "history.csv"), history)
@@ -69,7 +70,7 @@ def train_evaluate_explain(args):
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
     val = evaluation.score(model, prepared.val, args)
-    threshold = evaluation.choose_threshold(val, args.target_sensitivity)
+    threshold = evaluation.choose_threshold(val, args.target_sensitivity, args.threshold)
     evaluation.save(model, out, prepared, args, threshold)
 
     # 5. Evaluate on the official test split, once: at the chosen threshold and at 0.5.

@@ -32,7 +32,7 @@ def cross_validate(prepared, args, out):
         train_ds, val_ds = pool.subset(train_idx), pool.subset(val_idx)
         weights = None if args.no_class_weights else keras_class_weights(train_ds.labels)
         model = models.build(args.model, (args.image_size, args.image_size, pool.num_channels),
-                             args.seed + k, args.learning_rate)
+                             args.seed + k, args.learning_rate, args.weight_decay)
         history, seconds = train(model, train_ds, val_ds, args, weights)
         p_val = predict_probabilities(model, val_ds, args.preprocess)
         auc = metrics.roc_auc(np.asarray(val_ds.labels), p_val)

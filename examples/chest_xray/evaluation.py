@@ -28,8 +28,13 @@ def score(model, ds, args):
     return Scores(np.asarray(ds.labels), predict_probabilities(model, ds, args.preprocess))
 
 
-def choose_threshold(val, target_sensitivity):
-    """Step 4: the highest threshold with validation sensitivity >= the target (0.5 if one class)."""
+def choose_threshold(val, target_sensitivity, fixed=None):
+    """Step 4: the highest threshold with validation sensitivity >= the target (0.5 if one class).
+
+    ``fixed``: a threshold given on the command line (the original recipe's 0.5) instead.
+    """
+    if fixed is not None:
+        return float(fixed)
     if len(np.unique(val.y)) == 2:
         return metrics.choose_threshold(val.y, val.p, target_sensitivity)
     print("warning: validation holds one class only; using threshold 0.5", file=sys.stderr)
@@ -84,7 +89,8 @@ def write_metrics(results, out):
 def report(out, args, prepared, results, figures, threshold, history, train_seconds):
     """Step 7: ``report.html`` (settings, data, results, every figure), then the console summary."""
     notes = list(prepared.notes)
-    notes.append(f"Threshold {threshold:.4f}: the highest with sensitivity >= "
+    notes.append(f"Threshold {threshold:.4f}: fixed on the command line." if args.threshold is not None
+                 else f"Threshold {threshold:.4f}: the highest with sensitivity >= "
                  f"{args.target_sensitivity} on validation; the test set chose nothing.")
     stress_lines = stress.describe(results["val_stress"])
     if stress_lines:

@@ -63,10 +63,10 @@ def batchnorm_cnn(input_shape=(224, 224, 3), seed=None):
 MODELS = {"baseline": original_cnn, "batchnorm": batchnorm_cnn}
 
 
-def build(name, input_shape, seed, learning_rate):
+def build(name, input_shape, seed, learning_rate, weight_decay=0.0):
     """The model ``name`` of :data:`MODELS`, compiled with Adam and sigmoid + cross-entropy on logits."""
     model = MODELS[name](input_shape=input_shape, seed=seed)
-    model.compile(optimizer=Adam(learning_rate=learning_rate),
+    model.compile(optimizer=Adam(learning_rate=learning_rate, weight_decay=weight_decay),
                   loss=BinaryCrossEntropy(from_logits=True),
                   metrics=["accuracy", "auc", "precision", "recall"])
     return model

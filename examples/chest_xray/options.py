@@ -11,6 +11,22 @@ from .training import PREPROCESSING
 
 COMMANDS = ("train", "cv", "predict")
 
+#: ``--recipe original``: the seed project's pipeline as it was, beside ours on the same split.
+#: RGB 224x224, Keras's RandomRotation / RandomZoom / RandomContrast at 0.1 with Keras's default
+#: fill (reflect), pixels rescaled to [0, 1], the baseline CNN with Keras's initialisers, Adam
+#: 1e-3 constant for 3 epochs, no class weights, the last epoch's weights, threshold 0.5.
+#: Options given on the command line still override it.
+RECIPES = {
+    "default": {},
+    "original": {
+        "model": "baseline", "image_size": 224, "color_mode": "rgb", "epochs": 3,
+        "learning_rate": 1e-3, "lr_schedule": "constant", "warmup_epochs": 0, "weight_decay": 0.0,
+        "preprocess": "rescale", "rotation": 0.1, "zoom": 0.1, "zoom_width": 0.0,
+        "crop_scale": 0.0, "translate": 0.0, "contrast": 0.1, "brightness": 0.0, "sharpness": 0.0,
+        "fill_mode": "reflect", "no_class_weights": True, "keep": "last", "threshold": 0.5,
+    },
+}
+
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Keras-style help: each option's default after its text, unless the default is None."""
@@ -23,6 +39,10 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 def _training_options(p, folds_default, folds_help):
     """The options ``train`` and ``cv`` share (plus ``--folds``)."""
+    p.add_argument("--recipe", default="default", choices=sorted(RECIPES),
+                   help="default: this example's recipe; original: the seed project's pipeline "
+                   "(RGB 224 px, 3 epochs, [0, 1], no class weights, threshold 0.5); other options "
+                   "given override the recipe's values")
     p.add_argument("--data", help="Kaggle chest_xray folder or a MedMNIST .npz file (default: "
                    "$MINICNN_DATA, else ./data/chest_xray, else PneumoniaMNIST is downloaded)")
     p.add_argument("--model", default="baseline", choices=sorted(MODELS),
@@ -37,12 +57,19 @@ def _training_options(p, folds_default, folds_help):
     p.add_argument("--lr-schedule", default="cosine", choices=["cosine", "constant"],
                    help="cosine: epoch e of E at lr * (1 + cos(pi e / E)) / 2; "
                    "constant: lr throughout, as the original")
+    p.add_argument("--warmup-epochs", type=int, default=0,
+                   help="epochs of linear learning-rate warm-up before the schedule")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="Adam's decoupled weight decay")
+    p.add_argument("--keep", default="best", choices=["best", "last"],
+                   help="best: the epoch with the best validation AUC; last: the final weights")
     p.add_argument("--no-class-weights", action="store_true",
                    help="do not weight the loss by n / (2 n_class)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of train/ (by patient) used for validation")
     p.add_argument("--target-sensitivity", type=float, default=0.95,
                    help="the threshold is the highest that reaches this sensitivity on validation")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="a fixed decision threshold instead (the original project used 0.5)")
     p.add_argument("--preprocess", default="standardize", choices=sorted(PREPROCESSING),
                    help="standardize: each image to mean 0, std 1; rescale: to [0, 1]")
     p.add_argument("--rotation", type=float, default=0.05, help="RandomRotation factor (turns)")
@@ -55,7 +82,15 @@ def _training_options(p, folds_default, folds_help):
     p.add_argument("--fill-mode", default="constant",
                    choices=["constant", "reflect", "nearest", "wrap"],
                    help="what fills the border a rotation or zoom-out uncovers (constant: black)")
+    p.add_argument("--crop-scale", type=float, default=0.0,
+                   help="RandomResizedCrop: each film cropped to a random box of this to 1 times "
+                   "its area (aspect ratio 3/4 to 4/3) and resized back; 0 turns it off")
+    p.add_argument("--translate", type=float, default=0.0,
+                   help="RandomTranslation factor: shifts of up to this fraction of the size")
     p.add_argument("--contrast", type=float, default=0.1, help="RandomContrast factor")
+    p.add_argument("--brightness", type=float, default=0.0,
+                   help="RandomBrightness factor (a fraction of the pixel range; a per-image "
+                   "standardization after it undoes it, so use it with --preprocess rescale)")
     p.add_argument("--sharpness", type=float, default=0.0,
                    help="RandomSharpness factor: each film blurred or sharpened by an amount in "
                    "[1 - f, 1 + f] (0 blurred, 1 unchanged, 2 sharpened); softness tells the "
@@ -110,6 +145,14 @@ def _check(p, args):
         p.error("--folds must be >= 2")
     if not 0 <= args.sharpness <= 1:
         p.error("--sharpness must be in [0, 1] (amounts below 0 would invert the detail)")
+    if not (args.crop_scale == 0 or 0 < args.crop_scale <= 1) or not 0 <= args.translate <= 1:
+        p.error("--crop-scale must be 0 (off) or in (0, 1], --translate in [0, 1]")
+    if not 0 <= args.brightness <= 1 or args.weight_decay < 0:
+        p.error("--brightness must be in [0, 1] and --weight-decay >= 0")
+    if args.warmup_epochs < 0 or (args.epochs and args.warmup_epochs >= args.epochs):
+        p.error("--warmup-epochs must be >= 0 and smaller than --epochs")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        p.error("--threshold must be in [0, 1]")
 
 
 def parse(argv):
@@ -122,6 +165,10 @@ def parse(argv):
         argv.insert(0, "train")
     top, subparsers = parser()
     args = top.parse_args(argv)
+    if argv[0] != "predict" and RECIPES[args.recipe]:
+        # A recipe is a set of defaults: parse again with them, so options given still win.
+        subparsers[argv[0]].set_defaults(**RECIPES[args.recipe])
+        args = top.parse_args(argv)
     command = args.command
     del args.command
     if command != "predict":

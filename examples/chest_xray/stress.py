@@ -16,6 +16,12 @@ and a model that reads the lungs should hardly move when either changes:
 A model that learned a film's shape or softness instead of its lungs calls the squeezed
 or blurred normal films pneumonia (specificity falls) and misses the stretched or
 sharpened pneumonia films (sensitivity falls).
+
+A third clue sits at the film's edge: the side marker ("R" / "L"), text, and the machine's
+collimation. Grad-CAM of the most confident normal films lights up the "R" marker and the
+chest wall. The marker stress test blacks out a band of :data:`BORDER_BAND` of each side
+(which covers the corners, where the markers sit), as the black fill of training's borders
+would: a model that reads the lungs loses little; one that reads the edge collapses.
 """
 
 import numpy as np
@@ -23,6 +29,17 @@ import numpy as np
 from minicnn import data, metrics
 
 from .training import SHARPNESS_SIGMA, predict_probabilities
+
+BORDER_BAND = 0.12  # of each side: the marker stress test's black band
+
+
+def mask_border(x, band=BORDER_BAND):
+    """A copy of the (N, H, W, C) batch ``x`` with a band of ``band`` of each side set to 0."""
+    x = np.array(x, copy=True)
+    h, w = x.shape[1:3]
+    bh, bw = int(round(band * h)), int(round(band * w))
+    x[:, :bh], x[:, h - bh:], x[:, :, :bw], x[:, :, w - bw:] = 0, 0, 0, 0
+    return x
 
 
 def distortions(fill_mode):
@@ -35,6 +52,8 @@ def distortions(fill_mode):
         "blur_1px": ("blurred (Gaussian, 1 px)", lambda x: data.gaussian_blur(x, SHARPNESS_SIGMA)),
         "sharpen_2": ("sharpened (unsharp mask x2)",
                       lambda x: data.adjust_sharpness(x, 2.0, sigma=SHARPNESS_SIGMA)),
+        "border_masked": (f"edges masked (a black band of {BORDER_BAND:.0%} of each side)",
+                          mask_border),
     }
 
 

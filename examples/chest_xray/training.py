@@ -1,9 +1,10 @@
 """Step 3 of the example: augment, preprocess and train, keeping the epoch that validates best.
 
 What a training batch goes through, in order: the raw pixels in [0, 255] are augmented
-(rotation, zoom with its own width factor, contrast, optionally sharpness; :func:`make_augmenter`),
-then preprocessed (:data:`PREPROCESSING`), in a background thread while the model trains on
-the batch before.
+(rotation, a random resized crop, translation, zoom with its own width factor, contrast,
+brightness, sharpness, each when its option is on; :func:`make_augmenter`; the geometric ones
+run as one warp), then preprocessed (:data:`PREPROCESSING`), in a background thread while the
+model trains on the batch before.
 """
 
 import math
@@ -23,23 +24,40 @@ PREPROCESSING = {
 
 
 def make_augmenter(args):
-    """Rotation, zoom and contrast (the original's three Keras layers) and sharpness, one seed."""
+    """The training augmentation of ``args``, every layer drawn from one seed."""
     layers = []
     if args.rotation:
         layers.append(data.RandomRotation(args.rotation, fill_mode=args.fill_mode))
+    if args.crop_scale:
+        # Scale and position jitter: a box of 3/4 to 4/3 aspect ratio (torchvision's range),
+        # so the crop also varies the film's proportions, which tell the class in this dataset.
+        layers.append(data.RandomResizedCrop(scale=(args.crop_scale, 1.0), ratio=(0.75, 4.0 / 3.0)))
+    if args.translate:
+        layers.append(data.RandomTranslation(args.translate, args.translate, fill_mode=args.fill_mode))
     if args.zoom or args.zoom_width:
         layers.append(data.RandomZoom(args.zoom, args.zoom_width or None, fill_mode=args.fill_mode))
     if args.contrast:
         layers.append(data.RandomContrast(args.contrast))  # on [0, 255] pixels, before preprocessing
+    if args.brightness:
+        layers.append(data.RandomBrightness(args.brightness))
     if args.sharpness:
         layers.append(data.RandomSharpness(args.sharpness, sigma=SHARPNESS_SIGMA))
     return data.Augmenter(layers, seed=[args.seed, 2])
 
 
-def cosine_schedule(learning_rate, epochs):
-    """Epoch e of E at ``learning_rate * (1 + cos(pi e / E)) / 2``, as a LearningRateScheduler."""
-    return LearningRateScheduler(lambda epoch, lr: learning_rate * 0.5 * (
-        1 + math.cos(math.pi * epoch / epochs)))
+def cosine_schedule(learning_rate, epochs, warmup_epochs=0):
+    """A LearningRateScheduler: ``W`` warm-up epochs, then a cosine over the other ``E - W``.
+
+    Warm-up epoch ``e < W`` runs at ``learning_rate * (e + 1) / (W + 1)`` (small steps while
+    the first batches' statistics settle), then epoch ``e`` at
+    ``learning_rate * (1 + cos(pi (e - W) / (E - W))) / 2``: big steps first, small ones last.
+    """
+    def rate(epoch, lr):
+        if epoch < warmup_epochs:
+            return learning_rate * (epoch + 1) / (warmup_epochs + 1)
+        return learning_rate * 0.5 * (1 + math.cos(math.pi * (epoch - warmup_epochs)
+                                                   / (epochs - warmup_epochs)))
+    return LearningRateScheduler(rate)
 
 
 def train(model, train_ds, val_ds, args, class_weight):
@@ -54,15 +72,15 @@ def train(model, train_ds, val_ds, args, class_weight):
     # best epoch by validation AUC and puts its weights back at the end (also after Ctrl-C).
     keep_best = EarlyStopping(monitor="val_auc", mode="max", patience=args.epochs + 1,
                               restore_best_weights=True)
-    callbacks = [keep_best]
+    callbacks = [keep_best] if args.keep == "best" else []
     if args.lr_schedule == "cosine":
         # Big steps first, small ones last: the weights the run ends on (and the epoch kept)
         # depend less on where the last few noisy steps happened to land.
-        callbacks.append(cosine_schedule(args.learning_rate, args.epochs))
+        callbacks.append(cosine_schedule(args.learning_rate, args.epochs, args.warmup_epochs))
     start = time.perf_counter()
     history = model.fit(train_batches, epochs=args.epochs, validation_data=val_batches,
                         class_weight=class_weight, callbacks=callbacks, verbose=1)
-    history.best_epoch = keep_best.best_epoch
+    history.best_epoch = keep_best.best_epoch if args.keep == "best" else None
     return history, time.perf_counter() - start
 
 

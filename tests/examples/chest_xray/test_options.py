@@ -11,7 +11,8 @@ TRAIN_DEFAULTS = {
     "val_fraction": 0.1, "target_sensitivity": 0.95, "preprocess": "standardize",
     "rotation": 0.05, "zoom": 0.2, "zoom_width": 0.35, "fill_mode": "constant", "contrast": 0.1,
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
-    "cache": None,
+    "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
+    "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None,
 }
 
 
@@ -35,7 +36,21 @@ def test_predict_takes_images_and_a_model():
     assert args.out is None
 
 
+def test_the_original_recipe_sets_the_seed_projects_settings_and_options_still_win():
+    _, args = options.parse(["--recipe", "original"])
+    for name, value in options.RECIPES["original"].items():
+        assert getattr(args, name) == value, name
+    assert (args.color_mode, args.image_size, args.epochs, args.threshold) == ("rgb", 224, 3, 0.5)
+    _, args = options.parse(["--recipe", "original", "--epochs", "5", "--seed", "2"])
+    assert args.epochs == 5 and args.seed == 2 and args.preprocess == "rescale"
+    _, args = options.parse(["cv", "--recipe", "original"])
+    assert args.keep == "last" and args.folds == 5
+
+
 @pytest.mark.parametrize("argv, message", [
+    (["--crop-scale", "1.5"], "--crop-scale must be 0 (off) or in (0, 1]"),
+    (["--warmup-epochs", "3", "--epochs", "3"], "--warmup-epochs must be >= 0 and smaller"),
+    (["--threshold", "2"], "--threshold must be in [0, 1]"),
     (["--sharpness", "1.5"], "--sharpness must be in [0, 1]"),
     (["cv", "--folds", "1"], "--folds must be >= 2"),
     (["--limit", "2"], "--limit >= 4"),

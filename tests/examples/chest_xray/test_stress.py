@@ -14,7 +14,7 @@ def column_profile(n=24):
 
 def test_width_zooms_squeeze_and_stretch_sideways_only():
     d = stress.distortions("constant")
-    assert list(d) == ["width_zoom_0.8", "width_zoom_1.25", "blur_1px", "sharpen_2"]
+    assert list(d) == ["width_zoom_0.8", "width_zoom_1.25", "blur_1px", "sharpen_2", "border_masked"]
     x = column_profile()
     band = (x[0, 12, :, 0] > 127).sum()
     squeezed = d["width_zoom_1.25"][1](x)
@@ -37,3 +37,13 @@ def test_blur_softens_and_sharpen_steepens_the_edges():
 def test_describe_has_one_line_per_distortion():
     result = {"a": {"what": "squeezed", "auc": 0.91234, "sensitivity": 0.9, "specificity": 0.8}}
     assert stress.describe(result) == ["squeezed: AUC 0.912, sensitivity 0.900, specificity 0.800"]
+
+
+def test_border_mask_blacks_out_the_edge_band_and_keeps_the_centre():
+    x = np.full((2, 50, 40, 1), 200.0, np.float32)
+    masked = stress.distortions("constant")["border_masked"][1](x)
+    band_h, band_w = round(stress.BORDER_BAND * 50), round(stress.BORDER_BAND * 40)
+    assert (masked[:, :band_h] == 0).all() and (masked[:, -band_h:] == 0).all()
+    assert (masked[:, :, :band_w] == 0).all() and (masked[:, :, -band_w:] == 0).all()
+    assert (masked[:, band_h:-band_h, band_w:-band_w] == 200).all()
+    assert (x == 200).all()   # the input is not touched
