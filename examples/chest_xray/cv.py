@@ -34,7 +34,7 @@ def cross_validate(prepared, args, out):
         model = models.build(args.model, (args.image_size, args.image_size, pool.num_channels),
                              args.seed + k, args.learning_rate, args.weight_decay)
         history, seconds = train(model, train_ds, val_ds, args, weights)
-        p_val = predict_probabilities(model, val_ds, args.preprocess)
+        p_val = predict_probabilities(model, val_ds, args)
         auc = metrics.roc_auc(np.asarray(val_ds.labels), p_val)
         best = None if history.best_epoch is None else history.best_epoch + 1
         rows.append([k + 1, len(train_idx), len(val_idx), best, round(auc, 4),

@@ -25,7 +25,7 @@ Scores = namedtuple("Scores", ["y", "p"])
 
 def score(model, ds, args):
     """The model's :class:`Scores` on the dataset ``ds`` (unaugmented, preprocessed as in training)."""
-    return Scores(np.asarray(ds.labels), predict_probabilities(model, ds, args.preprocess))
+    return Scores(np.asarray(ds.labels), predict_probabilities(model, ds, args))
 
 
 def choose_threshold(val, target_sensitivity, fixed=None):
@@ -47,7 +47,8 @@ def save(model, out, prepared, args, threshold):
         "threshold": threshold, "class_names": prepared.class_names,
         "image_size": [args.image_size, args.image_size], "color_mode": args.color_mode,
         "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model,
-        "target_sensitivity": args.target_sensitivity})
+        "target_sensitivity": args.target_sensitivity, "tta": bool(args.tta),
+        "fill_mode": args.fill_mode})
     write_csv(os.path.join(out, "split.csv"), ["file", "patient", "label", "split"], prepared.rows)
 
 

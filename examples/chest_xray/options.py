@@ -95,6 +95,9 @@ def _training_options(p, folds_default, folds_help):
                    help="RandomSharpness factor: each film blurred or sharpened by an amount in "
                    "[1 - f, 1 + f] (0 blurred, 1 unchanged, 2 sharpened); softness tells the "
                    "class in this dataset (see docs/experiments.md); 0 turns it off")
+    p.add_argument("--tta", action="store_true",
+                   help="test-time augmentation: average P(PNEUMONIA) over each film and three "
+                   "fixed views (magnified, stretched, squeezed by 10%%)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")
     p.add_argument("--seed", type=int, default=0, help="one seed for weights, split, shuffling, "
                    "augmentation")

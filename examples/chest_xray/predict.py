@@ -11,9 +11,10 @@ import numpy as np
 
 from minicnn import data, explain, plots
 from minicnn.model import Sequential
+from minicnn.tta import predict_averaged
 
 from .data import DataError
-from .training import PREPROCESSING, RESCALE
+from .training import PREPROCESSING, RESCALE, tta_views
 
 
 def run(args):
@@ -38,11 +39,16 @@ def run(args):
     if preprocess not in PREPROCESSING:
         raise DataError(f"{args.model} asks for preprocessing {preprocess!r}; this script "
                         f"knows {sorted(PREPROCESSING)}")
-    x = np.stack(raw)
-    x = (x * np.float32(meta.get("rescale", RESCALE)) if preprocess == "rescale"
-         else PREPROCESSING[preprocess](x))
-    probabilities = model.predict(x).reshape(-1)
-    heat = explain.grad_cam(model, x)
+    raw_batch = np.stack(raw)
+
+    def prepare(batch):
+        return (batch * np.float32(meta.get("rescale", RESCALE)) if preprocess == "rescale"
+                else PREPROCESSING[preprocess](batch))
+
+    # A model saved with test-time augmentation had its threshold chosen on averaged scores.
+    views = tta_views(meta.get("fill_mode", "constant")) if meta.get("tta") else []
+    probabilities = predict_averaged(model, raw_batch, views, prepare).reshape(-1)
+    heat = explain.grad_cam(model, prepare(raw_batch))
     out = args.out or os.path.dirname(os.path.abspath(args.model))
     os.makedirs(out, exist_ok=True)
     for path, image, prob, hm in zip(args.images, raw, probabilities, heat):

@@ -67,7 +67,7 @@ def stress_test(model, ds, args, threshold):
     if len(np.unique(y)) < 2:
         return results
     for name, (what, distort) in distortions(args.fill_mode).items():
-        p = predict_probabilities(model, ds, args.preprocess, distort=distort)
+        p = predict_probabilities(model, ds, args, distort=distort)
         predicted = (p >= threshold).astype(np.int64)
         results[name] = {
             "what": what, "auc": round(metrics.roc_auc(y, p), 4),

@@ -12,6 +12,7 @@ import time
 
 from minicnn import data
 from minicnn.callbacks import EarlyStopping, LearningRateScheduler
+from minicnn.tta import FixedZoom, predict_averaged
 
 RESCALE = 1.0 / 255.0  # pixels come as [0, 255]; "--preprocess rescale" shows the model [0, 1]
 SHARPNESS_SIGMA = 1.0  # px at 224x224: the blur of RandomSharpness and of the stress test
@@ -84,10 +85,19 @@ def train(model, train_ds, val_ds, args, class_weight):
     return history, time.perf_counter() - start
 
 
-def predict_probabilities(model, ds, preprocess, distort=None):
+def tta_views(fill_mode):
+    """``--tta``'s fixed views: magnified by 1/0.9, stretched and squeezed sideways by 10%."""
+    return [FixedZoom(0.9, fill_mode=fill_mode), FixedZoom(1.0, 0.9, fill_mode=fill_mode),
+            FixedZoom(1.0, 1.1, fill_mode=fill_mode)]
+
+
+def predict_probabilities(model, ds, args, distort=None):
     """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,).
 
-    ``distort``: an optional function applied to each raw batch first (the stress test).
+    Preprocessed as in training (``args.preprocess``); with ``args.tta`` averaged over the
+    film and :func:`tta_views` of it. ``distort``: an optional function applied to each raw
+    batch first (the stress test).
     """
-    prepare, distort = PREPROCESSING[preprocess], distort or (lambda x: x)
-    return model.predict(ds.map(lambda x, y: (prepare(distort(x)), y))).reshape(-1)
+    prepare, distort = PREPROCESSING[args.preprocess], distort or (lambda x: x)
+    views = tta_views(args.fill_mode) if getattr(args, "tta", False) else []
+    return predict_averaged(model, ds.map(lambda x, y: (distort(x), y)), views, prepare).reshape(-1)
