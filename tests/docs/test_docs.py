@@ -45,7 +45,7 @@ KNOWN_TAGS = {"needs-data"}
 # Pages that record measurements (the experiment log, the performance diary): their commands
 # are ```bash blocks that take minutes to hours, so the suite does not run them, and the pages
 # hold no python block. Every other page is a learning page with code that runs.
-RECORD_PAGES = {"experiments.md", "performance.md"}
+RECORD_PAGES = {"experiments.md", "performance.md", "shortcuts.md"}
 LEARNING_PAGES = [p for p in PAGES if p.name not in RECORD_PAGES]
 FENCE = re.compile(r"^```(.*)$")
 
