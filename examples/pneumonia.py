@@ -22,7 +22,8 @@ This rebuilds a well-known TensorFlow/Keras project (three conv blocks on the Ka
 
 Run it::
 
-    python examples/pneumonia.py                          # train, evaluate, report (3 epochs, 224x224)
+    python examples/pneumonia.py                          # train, evaluate, report (16 epochs, 96x96)
+    python examples/pneumonia.py --recipe original        # the seed project's pipeline, for comparison
     python examples/pneumonia.py --limit 200 --epochs 1 --image-size 64   # a quick look
     python examples/pneumonia.py cv --folds 5             # patient-grouped 5-fold CV on train/
     python examples/pneumonia.py predict a.jpeg b.jpeg --model runs/<name>/model.npz

@@ -15,7 +15,8 @@ COMMANDS = ("train", "cv", "predict")
 #: RGB 224x224, Keras's RandomRotation / RandomZoom / RandomContrast at 0.1 with Keras's default
 #: fill (reflect), pixels rescaled to [0, 1], the baseline CNN with Keras's initialisers, Adam
 #: 1e-3 constant for 3 epochs, no class weights, the last epoch's weights, threshold 0.5.
-#: Options given on the command line still override it.
+#: Options given on the command line still override it. The default recipe (the options'
+#: own defaults) was chosen on validation: docs/experiments.md, "A 15-minute budget".
 RECIPES = {
     "default": {},
     "original": {
@@ -24,6 +25,7 @@ RECIPES = {
         "preprocess": "rescale", "rotation": 0.1, "zoom": 0.1, "zoom_width": 0.0,
         "crop_scale": 0.0, "translate": 0.0, "contrast": 0.1, "brightness": 0.0, "sharpness": 0.0,
         "fill_mode": "reflect", "no_class_weights": True, "keep": "last", "threshold": 0.5,
+        "tta": False,
     },
 }
 
@@ -45,11 +47,11 @@ def _training_options(p, folds_default, folds_help):
                    "given override the recipe's values")
     p.add_argument("--data", help="Kaggle chest_xray folder or a MedMNIST .npz file (default: "
                    "$MINICNN_DATA, else ./data/chest_xray, else PneumoniaMNIST is downloaded)")
-    p.add_argument("--model", default="baseline", choices=sorted(MODELS),
-                   help="baseline: the original CNN; batchnorm: BN + global pooling")
-    p.add_argument("--epochs", type=int, default=3, help="passes over the training images")
+    p.add_argument("--model", default="batchnorm", choices=sorted(MODELS),
+                   help="batchnorm: BN + global pooling; baseline: the original CNN")
+    p.add_argument("--epochs", type=int, default=16, help="passes over the training images")
     p.add_argument("--image-size", type=int, default=None,
-                   help="square size in pixels (default 224; a .npz keeps its own size)")
+                   help="square size in pixels (default 96 for a folder; a .npz keeps its own size)")
     p.add_argument("--color-mode", default="grayscale", choices=["grayscale", "rgb"],
                    help="the X-rays have 3 equal channels: grayscale loses nothing")
     p.add_argument("--batch-size", type=int, default=32, help="images per training step")
@@ -95,7 +97,7 @@ def _training_options(p, folds_default, folds_help):
                    help="RandomSharpness factor: each film blurred or sharpened by an amount in "
                    "[1 - f, 1 + f] (0 blurred, 1 unchanged, 2 sharpened); softness tells the "
                    "class in this dataset (see docs/experiments.md); 0 turns it off")
-    p.add_argument("--tta", action="store_true",
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
                    help="test-time augmentation: average P(PNEUMONIA) over each film and three "
                    "fixed views (magnified, stretched, squeezed by 10%%)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals")

@@ -6,13 +6,13 @@ from chest_xray import options
 
 # Every option of the training command and its default (the names and defaults users rely on).
 TRAIN_DEFAULTS = {
-    "data": None, "model": "baseline", "epochs": 3, "image_size": None, "color_mode": "grayscale",
+    "data": None, "model": "batchnorm", "epochs": 16, "image_size": None, "color_mode": "grayscale",
     "batch_size": 32, "learning_rate": 1e-3, "lr_schedule": "cosine", "no_class_weights": False,
     "val_fraction": 0.1, "target_sensitivity": 0.95, "preprocess": "standardize",
     "rotation": 0.05, "zoom": 0.2, "zoom_width": 0.35, "fill_mode": "constant", "contrast": 0.1,
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
     "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
-    "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "tta": False,
+    "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "tta": True,
 }
 
 
@@ -71,6 +71,6 @@ def test_help_lists_the_commands_and_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         options.parse(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())    # argparse wraps lines
-    for shown in ("(default: 3)", "(default: baseline)", "(default: 0.35)", "(default: standardize)"):
+    for shown in ("(default: 16)", "(default: batchnorm)", "(default: 0.35)", "(default: standardize)"):
         assert shown in text
     assert "(default: None)" not in text
