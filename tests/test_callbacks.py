@@ -165,7 +165,7 @@ def test_model_checkpoint_keeps_the_best_epoch(tmp_path):
     model, x, y = model_and_data()
     inject = Inject("val_loss", [0.9, 0.5, 0.7, 0.6])
     path = tmp_path / "best.npz"
-    checkpoint = ModelCheckpoint(path, metadata={"threshold": 0.4})
+    checkpoint = ModelCheckpoint(path, save_best_only=True, metadata={"threshold": 0.4})
     model.fit(x, y, epochs=4, callbacks=[inject, checkpoint], verbose=0)
     assert checkpoint.best_epoch == 1 and checkpoint.last_saved == str(path)
     best = Sequential.load(path)
@@ -178,8 +178,9 @@ def test_model_checkpoint_formats_the_path_and_can_save_every_epoch(tmp_path):
     model, x, y = model_and_data()
     inject = Inject("val_auc", [0.6, 0.8, 0.7])
     pattern = str(tmp_path / "m-{epoch:02d}-{val_auc:.2f}.npz")
-    every = ModelCheckpoint(pattern, save_best_only=False)
-    best_auc = ModelCheckpoint(str(tmp_path / "best-{epoch}.npz"), monitor="val_auc")
+    every = ModelCheckpoint(pattern)  # Keras's default: every epoch
+    best_auc = ModelCheckpoint(str(tmp_path / "best-{epoch}.npz"), monitor="val_auc",
+                               save_best_only=True)
     model.fit(x, y, epochs=3, callbacks=[inject, every, best_auc], verbose=0)
     assert sorted(p.name for p in tmp_path.glob("m-*")) == ["m-01-0.60.npz", "m-02-0.80.npz",
                                                            "m-03-0.70.npz"]

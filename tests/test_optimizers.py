@@ -210,6 +210,9 @@ def test_get_and_config():
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimizers.get("rmsprop")
     assert Adam().get_config() == {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999,
-                                   "epsilon": 1e-7, "weight_decay": 0.0}
-    assert SGD(momentum=0.5).get_config() == {"learning_rate": 0.01, "momentum": 0.5, "nesterov": False}
+                                   "epsilon": 1e-7, "weight_decay": 0.0, "use_ema": False,
+                                   "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+    assert SGD(momentum=0.5).get_config() == {"learning_rate": 0.01, "momentum": 0.5, "nesterov": False,
+                                              "use_ema": False, "ema_momentum": 0.99,
+                                              "ema_overwrite_frequency": None}
     assert Adam(**Adam(learning_rate=0.2).get_config()).learning_rate == 0.2
