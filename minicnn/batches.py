@@ -105,6 +105,15 @@ class Batches:
         self.source, self.dataset = "dataset", dataset
         self.batch_size, self.steps = None, len(dataset)
 
+    def generators(self):
+        """The random generators this data draws from, by name (what a backup must save):
+        ``{"shuffle": rng}`` for shuffled arrays; for a dataset, those its own
+        ``generators()`` method returns (prefixed ``"data."``), if it has one."""
+        if self.source == "arrays":
+            return {"shuffle": self.rng} if self.shuffle and self.rng is not None else {}
+        own = getattr(self.dataset, "generators", None)
+        return {f"data.{name}": rng for name, rng in own().items()} if callable(own) else {}
+
     # --- one pass ------------------------------------------------------------------------
     def __iter__(self):
         raw = self._array_batches() if self.source == "arrays" else self._dataset_batches()

@@ -46,17 +46,14 @@ same in one name.
 
 import csv
 import difflib
-import json
 import math
 import os
-import shutil
 import warnings
 
 import numpy as np
 
-from .files import atomic_write
 from .progress import ProgressBar
-from .saving import load_model
+from .saving import load_model, save_model
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "NaNGuard", "TerminateOnNaN",
            "EarlyStopping", "BestWeights", "LearningRateScheduler", "ModelCheckpoint",
@@ -854,7 +851,7 @@ class BackupAndRestore(Callback):
                  "generators": {name: rng.bit_generator.state
                                 for name, rng in run_generators(self.model).items()}}
         os.makedirs(self.backup_dir, exist_ok=True)
-        self.model.save(self.path, include_optimizer=True, training_state=state)
+        save_model(self.model, self.path, include_optimizer=True, training_state=state)
 
     def on_train_end(self, logs=None):
         history = self.model.history
