@@ -114,6 +114,18 @@ class Batches:
         own = getattr(self.dataset, "generators", None)
         return {f"data.{name}": rng for name, rng in own().items()} if callable(own) else {}
 
+    @property
+    def epochs_started(self):
+        """A dataset's count of started epochs (its shuffling state), or None (arrays, or a
+        dataset without ``epochs_started``); settable when it is not None."""
+        if self.source == "dataset":
+            return getattr(self.dataset, "epochs_started", None)
+        return None
+
+    @epochs_started.setter
+    def epochs_started(self, value):
+        self.dataset.epochs_started = value
+
     # --- one pass ------------------------------------------------------------------------
     def __iter__(self):
         raw = self._array_batches() if self.source == "arrays" else self._dataset_batches()

@@ -777,10 +777,11 @@ class BackupAndRestore(Callback):
     ``History`` holds the epochs before the interruption too. When ``fit`` completes (or
     stops early) the backup is deleted; after Ctrl-C (``history.interrupted``) it is kept.
 
-    What is not in the backup: a dataset's own state (a ``minicnn.data`` dataset shuffles
-    by ``(seed, epoch)`` with its own epoch counter, and augmentation maps draw from their
-    own generators), and other callbacks' state (``EarlyStopping``'s wait and best). Keras
-    does not back those up either.
+    With a ``minicnn.data`` dataset, its count of started epochs is saved too (it
+    shuffles by ``(seed, epoch)``). Augmentations inside a dataset's ``map`` draw from
+    generators no one can see from here: pass them as ``generators`` to have them saved
+    and restored. Not in the backup: other callbacks' state (``EarlyStopping``'s wait and
+    best), as in Keras.
 
     Parameters
     ----------
@@ -788,15 +789,24 @@ class BackupAndRestore(Callback):
         A directory used by this run only (created when missing).
     delete_checkpoint : bool
         Delete the backup when training completes.
+    generators : dict, optional
+        More random generators the run draws from, by name: ``numpy.random.Generator``
+        objects, or objects with one as ``.rng`` (a ``minicnn.data`` augmentation), e.g.
+        ``{"flip": flip, "rotate": rotate}``.
     """
 
     FILENAME = "backup.npz"
 
-    def __init__(self, backup_dir, delete_checkpoint=True):
+    def __init__(self, backup_dir, delete_checkpoint=True, generators=None):
         super().__init__()
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a directory path, got "
                              f"{backup_dir!r}")
+        self.generators = dict(generators or {})
+        for name, source in self.generators.items():
+            if not isinstance(getattr(source, "rng", source), np.random.Generator):
+                raise ValueError(f"BackupAndRestore: generators[{name!r}] is {source!r}, neither "
+                                 "a numpy.random.Generator nor an object with one as .rng")
         self.backup_dir = os.fspath(backup_dir)
         self.path = os.path.join(self.backup_dir, self.FILENAME)
         self.delete_checkpoint = bool(delete_checkpoint)
@@ -824,7 +834,7 @@ class BackupAndRestore(Callback):
                 raise ValueError(f"{where} was made with {type(restored.optimizer).__name__}; "
                                  f"this model is compiled with {type(model.optimizer).__name__}")
             model.optimizer.set_state(restored.optimizer.get_state())
-        generators = run_generators(model)
+        generators = self._generators()
         for name, saved in state["generators"].items():
             if name not in generators:
                 raise ValueError(f"{where} holds the random generator {name!r}, which this run "
@@ -834,6 +844,8 @@ class BackupAndRestore(Callback):
             except (TypeError, ValueError, KeyError) as error:
                 raise ValueError(f"{where}: generator {name!r} cannot take the saved state "
                                  f"({error})") from None
+        if state.get("data_epochs") is not None and model.train_batches.epochs_started is not None:
+            model.train_batches.epochs_started = state["data_epochs"]
         history = model.history
         if history is not None:
             history.epoch[:0] = state["epochs_done"]
@@ -849,9 +861,16 @@ class BackupAndRestore(Callback):
             past.setdefault(key, [None] * len(done)).append(_plain(value))
         state = {"backup": 1, "epoch": epoch + 1, "epochs_done": done + [epoch], "history": past,
                  "generators": {name: rng.bit_generator.state
-                                for name, rng in run_generators(self.model).items()}}
+                                for name, rng in self._generators().items()},
+                 "data_epochs": self.model.train_batches.epochs_started}
         os.makedirs(self.backup_dir, exist_ok=True)
         save_model(self.model, self.path, include_optimizer=True, training_state=state)
+
+    def _generators(self):
+        found = run_generators(self.model)
+        for name, source in self.generators.items():
+            found[f"user.{name}"] = getattr(source, "rng", source)
+        return found
 
     def on_train_end(self, logs=None):
         history = self.model.history

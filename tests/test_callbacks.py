@@ -616,3 +616,32 @@ def test_backup_is_kept_after_ctrl_c_and_refused_for_another_model(tmp_path):
     plain.save(backup / "backup.npz")  # a model file, not a backup
     with pytest.raises(ValueError, match="holds no training state"):
         plain.fit(x, y, callbacks=[BackupAndRestore(backup)], verbose=0)
+
+
+def test_backup_and_restore_with_a_shuffled_dataset_and_an_augmentation(tmp_path):
+    from minicnn.callbacks import BackupAndRestore
+    from minicnn.data import RandomFlip, array_dataset
+
+    x, y = resume_data(48)
+
+    def pipeline():  # what a new process builds again: same seeds, fresh objects
+        flip = RandomFlip(seed=8)
+        data = array_dataset(x * 100 + 128, y, batch_size=8, shuffle=True, seed=4)
+        return flip, data.map(lambda images, labels: (flip(images) / 255.0, labels))
+
+    flip, ds = pipeline()
+    reference = resumable_model()
+    reference_history = reference.fit(ds, epochs=5, verbose=0)
+
+    flip, ds = pipeline()
+    with pytest.raises(RuntimeError):
+        resumable_model().fit(ds, epochs=5, verbose=0, callbacks=[
+            BackupAndRestore(tmp_path / "b", generators={"flip": flip}), Interrupt(3)])
+    flip, ds = pipeline()
+    resumed = resumable_model()
+    history = resumed.fit(ds, epochs=5, verbose=0,
+                          callbacks=[BackupAndRestore(tmp_path / "b", generators={"flip": flip})])
+    assert ds.epochs_started == 5 and history.epoch == [0, 1, 2, 3, 4]
+    assert_same_run(resumed, history, reference, reference_history)
+    with pytest.raises(ValueError, match=r"generators\['flip'\] is 3"):
+        BackupAndRestore(tmp_path, generators={"flip": 3})
