@@ -225,3 +225,22 @@ def test_the_decoding_bar_draws_in_a_notebook_and_not_in_a_log(kernel, monkeypat
     image_dataset_from_directory(tmp_path, image_size=(8, 8), color_mode="grayscale").cache(
         verbose=True)
     assert "Decoding" not in log.getvalue()
+
+
+def test_evaluate_and_predict_draw_their_own_bar_and_validation_in_fit_none(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2, 2, 1)).astype(np.float32)
+    y = (x[:, 0, 0, 0] > 0).astype(np.float32)
+    model = Sequential([Flatten(), Dense(1)], input_shape=(2, 2, 1), seed=0)
+    model.compile(SGD(0.1))
+    logs = model.evaluate(x, y, batch_size=10, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("4/4 [") and f"loss: {logs['loss']:.4f}" in out[-1]
+    model.predict(x, batch_size=10, verbose=1)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("4/4 [")
+    model.fit(x, y, epochs=2, batch_size=10, validation_data=(x, y), verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all("val_loss" in line for line in lines[1::2])  # no val bar
+    model.evaluate(x, y, verbose=0)
+    model.predict(x, verbose=0)
+    assert capsys.readouterr().out == ""
