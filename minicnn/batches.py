@@ -105,6 +105,27 @@ class Batches:
         self.source, self.dataset = "dataset", dataset
         self.batch_size, self.steps = None, len(dataset)
 
+    def generators(self):
+        """The random generators this data draws from, by name (what a backup must save):
+        ``{"shuffle": rng}`` for shuffled arrays; for a dataset, those its own
+        ``generators()`` method returns (prefixed ``"data."``), if it has one."""
+        if self.source == "arrays":
+            return {"shuffle": self.rng} if self.shuffle and self.rng is not None else {}
+        own = getattr(self.dataset, "generators", None)
+        return {f"data.{name}": rng for name, rng in own().items()} if callable(own) else {}
+
+    @property
+    def epochs_started(self):
+        """A dataset's count of started epochs (its shuffling state), or None (arrays, or a
+        dataset without ``epochs_started``); settable when it is not None."""
+        if self.source == "dataset":
+            return getattr(self.dataset, "epochs_started", None)
+        return None
+
+    @epochs_started.setter
+    def epochs_started(self, value):
+        self.dataset.epochs_started = value
+
     # --- one pass ------------------------------------------------------------------------
     def __iter__(self):
         raw = self._array_batches() if self.source == "arrays" else self._dataset_batches()

@@ -87,6 +87,8 @@ class Sequential:
         self.metadata = {}
         self.stop_training = False
         self.history = None
+        self.train_batches = None   # the training Batches while fit runs (BackupAndRestore)
+        self._initial_epoch = None  # where a callback moved fit's start (Keras's name)
         self._build()
 
     # --- building ---------------------------------------------------------------------
@@ -279,7 +281,7 @@ class Sequential:
         return trainer.train_on_batch(self, x, y, sample_weight)
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, class_weight=None,
-            shuffle=True, callbacks=None, verbose=1, seed=None):
+            shuffle=True, callbacks=None, verbose=1, seed=None, initial_epoch=0):
         """Train for ``epochs`` passes over the data; return a ``History``.
 
         Parameters
@@ -301,6 +303,12 @@ class Sequential:
             0 silent, 1 progress bar, 2 one line per epoch.
         seed : int, optional
             Seeds the shuffling; by default the model's own generator is used.
+        initial_epoch : int
+            The epoch to start from (counting from 0), as in Keras: ``fit`` runs epochs
+            ``initial_epoch`` .. ``epochs - 1``, so ``epochs`` is the last epoch's number
+            plus one, not a count. With a model restored by ``Sequential.load`` (its
+            optimizer state included), ``fit(..., epochs=10, initial_epoch=6)`` continues
+            a run saved after 6 epochs; ``callbacks.BackupAndRestore`` does this for you.
 
         Returns
         -------
@@ -326,6 +334,8 @@ class Sequential:
         self._require_compiled("fit")
         if int(epochs) < 0:
             raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
+        if isinstance(initial_epoch, bool) or int(initial_epoch) != initial_epoch or initial_epoch < 0:
+            raise ValueError(f"fit: initial_epoch must be an integer >= 0, got {initial_epoch!r}")
         rng = np.random.default_rng(seed) if seed is not None else self.rng
         batches = self._batches(x, y, None, batch_size, "fit", shuffle=shuffle, rng=rng,
                                 class_weight=class_weight)
@@ -333,10 +343,11 @@ class Sequential:
         if validation_data is not None:
             validation = self._batches(*_split_validation(validation_data), batch_size,
                                        "fit(validation_data)")
-        return trainer.fit(self, batches, epochs, validation, callbacks, verbose)
+        return trainer.fit(self, batches, epochs, validation, callbacks, verbose,
+                           initial_epoch=int(initial_epoch))
 
     # --- inference ----------------------------------------------------------------------
-    def evaluate(self, x, y=None, batch_size=32, verbose=0, sample_weight=None):
+    def evaluate(self, x, y=None, batch_size=32, verbose=0, sample_weight=None, callbacks=None):
         """Loss and metrics on data, in inference mode (Dropout off, BatchNorm moving stats).
 
         Returns
@@ -345,41 +356,56 @@ class Sequential:
             ``{"loss": float, "<metric>": float, ...}``: always a dict (no Keras-style
             list), so results are read by name. The loss is the mean over examples of
             the per-batch means weighted by batch size.
+
+        ``callbacks`` (a list of ``Callback``) get the ``on_test_*`` hooks.
         """
         self._require_compiled("evaluate")
         return trainer.evaluate(self, self._batches(x, y, sample_weight, batch_size, "evaluate"),
-                                verbose=verbose)
+                                verbose=verbose, callbacks=callbacks)
 
-    def predict_logits(self, x, batch_size=32, verbose=0):
-        """Raw model outputs for ``x`` (array or iterable of batches), shape (N, *output_shape)."""
+    def predict_logits(self, x, batch_size=32, verbose=0, callbacks=None):
+        """Raw model outputs for ``x`` (array or iterable of batches), shape (N, *output_shape).
+
+        ``callbacks`` (a list of ``Callback``) get the ``on_predict_*`` hooks.
+        """
         batches = self._batches(x, None, None, batch_size, "predict", need_labels=False)
-        outputs = trainer.predict_logits(self, batches, verbose=verbose)
+        outputs = trainer.predict_logits(self, batches, verbose=verbose, callbacks=callbacks)
         if not outputs:
             return np.zeros((0,) + self.output_shape, dtype=self.dtype)
         return np.concatenate(outputs)
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x, batch_size=32, verbose=0, callbacks=None):
         """Probabilities for ``x``: shape (N, 1) for a binary model, model dtype.
 
         A model that ends in logits (the usual case, trained with the fused loss) gets
         a stable sigmoid applied; one that ends in a Sigmoid layer is returned as is.
         With an iterable of batches, only the images of each batch are used.
         """
-        return self.probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose))
+        return self.probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose,
+                                                      callbacks=callbacks))
 
     # --- saving (the file format lives in saving.py) -----------------------------------
-    def save(self, path, metadata=None):
+    def save(self, path, metadata=None, include_optimizer=True):
         """Write the model to ONE ``.npz`` file (architecture as JSON + arrays, no pickle).
 
         ``metadata`` (a JSON-serialisable dict, e.g. ``{"threshold": 0.31}``) is kept
-        with the model; it defaults to ``self.metadata``. ``.npz`` is appended when
-        missing. The write is atomic. Returns the path written. See ``minicnn.saving``.
+        with the model; it defaults to ``self.metadata``. ``include_optimizer`` (Keras's
+        default, True) also stores the compiled optimizer's configuration and state
+        (step count, Adam's moments, SGD's velocity, the weight average), so that a
+        loaded model continues training where this one stopped; False keeps the file to
+        the weights (what inference needs). ``.npz`` is appended when missing. The write
+        is atomic. Returns the path written. See ``minicnn.saving``.
         """
-        return save_model(self, path, metadata)
+        return save_model(self, path, metadata, include_optimizer=include_optimizer)
 
     @classmethod
     def load(cls, path):
         """Rebuild a model written by ``save``; ``model.metadata`` holds its metadata.
+
+        When the file holds an optimizer, ``model.optimizer`` is that optimizer with its
+        state; to continue training, compile with it:
+        ``model.compile(optimizer=model.optimizer, loss=..., metrics=...)`` then
+        ``model.fit(..., initial_epoch=...)``.
 
         Raises FileNotFoundError when there is no file, ValueError (naming the file)
         when it is not a minicnn model or is damaged. See ``minicnn.saving``.

@@ -1,10 +1,13 @@
 """Figures for a run: data, training, and a clinician's view of the results.
 
-Every function draws one figure, writes it as a PNG to ``path`` (creating the
-folder), and returns ``path`` as a string. Figures are drawn on a
-``matplotlib.figure.Figure`` with an Agg canvas, never through ``pyplot``: no
-window opens, no global backend is switched, and nothing stays in memory
-after the call (pyplot would keep every figure alive until closed).
+Every function draws one figure. Given a ``path``, it writes the figure as a PNG
+there (creating the folder) and returns ``path`` as a string. Without one
+(``path=None``), it returns the ``matplotlib.figure.Figure`` itself: in a Jupyter
+notebook, a cell ending in ``plots.roc_curve_plot(y, p)`` shows it inline, and
+``fig.savefig(...)`` still writes it. Figures are drawn on a ``Figure`` with an Agg
+canvas, never through ``pyplot``: no window opens, no global backend is switched,
+and nothing is kept alive by pyplot (a written figure is freed after the call, a
+returned one when you drop it; pyplot would keep every figure until closed).
 
 Images may be grayscale ``(H, W)`` / ``(H, W, 1)`` or RGB ``(H, W, 3)``, as
 uint8 or float, read as :func:`minicnn.display.to_display` reads them.
@@ -38,6 +41,9 @@ def _new_figure(width, height):
 
 
 def _save(fig, path):
+    """Write ``fig`` to ``path`` as a PNG and return ``path``; with no path, return ``fig``."""
+    if path is None:
+        return fig
     path = os.fspath(path)
     folder = os.path.dirname(path)
     if folder:
@@ -99,7 +105,7 @@ def _operating_points(operating_points):
 
 
 # --- data ----------------------------------------------------------------------------------
-def sample_grid(images, labels, class_names, path, ncols=None, title="Sample images"):
+def sample_grid(images, labels, class_names, path=None, ncols=None, title="Sample images"):
     """A grid of raw images, each titled with its class name.
 
     Parameters
@@ -107,7 +113,7 @@ def sample_grid(images, labels, class_names, path, ncols=None, title="Sample ima
     images : array (N, H, W[, C]) or list of images
     labels : array (N,) of class indices
     class_names : sequence of str, indexed by label (or None to show the numbers)
-    path : where to write the PNG
+    path : where to write the PNG; None returns the Figure
     """
     imgs = _as_image_list(images)
     labels = np.asarray(labels).reshape(-1)
@@ -124,7 +130,7 @@ def sample_grid(images, labels, class_names, path, ncols=None, title="Sample ima
     return _save(fig, path)
 
 
-def augmentation_preview(images, path, row_titles=None, col_titles=None,
+def augmentation_preview(images, path=None, row_titles=None, col_titles=None,
                          title="Augmentation preview"):
     """Rows of augmented copies: one row per source image.
 
@@ -132,7 +138,7 @@ def augmentation_preview(images, path, row_titles=None, col_titles=None,
     ----------
     images : array (R, K, H, W[, C]) (R rows of K copies), array (K, H, W[, C])
         (one row), or a list of rows, each a list/array of images.
-    path : where to write the PNG
+    path : where to write the PNG; None returns the Figure
     row_titles : optional list of R strings, shown at the left of each row
     col_titles : optional list of K strings, e.g. ["original", "aug 1", ...]
     """
@@ -171,7 +177,7 @@ def augmentation_preview(images, path, row_titles=None, col_titles=None,
 _CURVE_ORDER = ["loss", "accuracy", "auc", "precision", "recall"]
 
 
-def training_curves(history, path, title="Training curves"):
+def training_curves(history, path=None, title="Training curves"):
     """Loss and metrics per epoch, training and validation side by side.
 
     Parameters
@@ -214,7 +220,7 @@ def training_curves(history, path, title="Training curves"):
 
 
 # --- evaluation ----------------------------------------------------------------------------
-def roc_curve_plot(y_true, y_score, path, operating_points=None, auc_ci=None, title="ROC curve"):
+def roc_curve_plot(y_true, y_score, path=None, operating_points=None, auc_ci=None, title="ROC curve"):
     """ROC curve with its AUC in the legend and operating points marked.
 
     Parameters
@@ -249,7 +255,7 @@ def roc_curve_plot(y_true, y_score, path, operating_points=None, auc_ci=None, ti
     return _save(fig, path)
 
 
-def pr_curve_plot(y_true, y_score, path, operating_points=None, title="Precision-recall curve"):
+def pr_curve_plot(y_true, y_score, path=None, operating_points=None, title="Precision-recall curve"):
     """Precision-recall curve with average precision in the legend and operating points marked.
 
     The dotted line is the prevalence: the precision of a model that guesses.
@@ -276,7 +282,7 @@ def pr_curve_plot(y_true, y_score, path, operating_points=None, title="Precision
     return _save(fig, path)
 
 
-def confusion_matrix_plot(y_true, y_pred, path, class_names=("negative", "positive"),
+def confusion_matrix_plot(y_true, y_pred, path=None, class_names=("negative", "positive"),
                           title="Confusion matrix"):
     """The 2x2 confusion matrix with counts and the rate within each true class.
 
@@ -304,7 +310,7 @@ def confusion_matrix_plot(y_true, y_pred, path, class_names=("negative", "positi
     return _save(fig, path)
 
 
-def prediction_grid(images, y_true, y_prob, threshold, class_names, path, ncols=None,
+def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, ncols=None,
                     title="Test predictions"):
     """Images with the predicted class and its confidence; wrong ones framed in red.
 
@@ -339,7 +345,7 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path, ncols=
     return _save(fig, path)
 
 
-def gradcam_grid(images, heatmaps, titles, path, alpha=0.4, title="Grad-CAM"):
+def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM"):
     """Each image above its Grad-CAM overlay, with a title per example.
 
     Parameters
@@ -372,7 +378,7 @@ def gradcam_grid(images, heatmaps, titles, path, alpha=0.4, title="Grad-CAM"):
     return _save(fig, path)
 
 
-def calibration_plot(y_true, y_prob, path, n_bins=10, title="Calibration"):
+def calibration_plot(y_true, y_prob, path=None, n_bins=10, title="Calibration"):
     """Reliability diagram (observed frequency against predicted probability) and a histogram.
 
     Points on the diagonal mean "when the model says 80%, 80% are positive".

@@ -2,7 +2,8 @@
 
 The same conventions as ``minicnn.plots`` (whose helpers these use): each function
 draws one figure on an Agg canvas (never ``pyplot``), writes it as a PNG to ``path``
-(creating the folder) and returns ``path`` as a string. Labels and scores follow
+(creating the folder) and returns ``path`` as a string, or, without a ``path``,
+returns the ``matplotlib.figure.Figure`` (shown inline by a notebook). Labels and scores follow
 the K-class section of ``minicnn.metrics``: integer labels 0..K-1 (or one-hot rows),
 one row of K scores per example.
 """
@@ -24,7 +25,7 @@ def _names(class_names, k):
     return names
 
 
-def multiclass_confusion_matrix_plot(y_true, y_pred, path, class_names=None, num_classes=None,
+def multiclass_confusion_matrix_plot(y_true, y_pred, path=None, class_names=None, num_classes=None,
                                      title="Confusion matrix"):
     """The K x K confusion matrix: counts, and the share of each true class in every cell.
 
@@ -58,7 +59,7 @@ def multiclass_confusion_matrix_plot(y_true, y_pred, path, class_names=None, num
     return _save(fig, path)
 
 
-def one_vs_rest_roc_plot(y_true, y_score, path, class_names=None, title="One-vs-rest ROC curves"):
+def one_vs_rest_roc_plot(y_true, y_score, path=None, class_names=None, title="One-vs-rest ROC curves"):
     """One ROC curve per class (that class against all the others), AUC in the legend.
 
     The title gives the macro AUC (the mean of the K curves' areas). Every class must

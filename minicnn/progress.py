@@ -8,9 +8,16 @@ In a terminal (a TTY) the bar redraws one line in place with ``\\r``::
 Redirected to a file or a CI log, ``\\r`` would leave hundreds of half-lines, so the bar
 prints a full line only about every 10% of the epoch, then the epoch's summary line.
 
+In a Jupyter notebook (an IPython kernel: ``ipykernel`` is imported and the stream is
+the kernel's ``OutStream``, which is no TTY), the front end keeps only the text after
+the last ``\\r`` of a line, as a terminal does: the bar redraws in place there too, on
+one line that may wrap (nothing is cut to a terminal width), as Keras's does
+(:func:`in_notebook`).
+
 ``Progress`` counts items or bytes of a long data job (decoding a folder, a download) on
-one line of stderr. It draws only when stderr is a terminal and ``enabled`` is true, so
-logs, CI output and pytest stay clean, and it never prints to stdout.
+one line of stderr. It draws only when stderr is a terminal or a notebook's output and
+``enabled`` is true, so logs, CI output and pytest stay clean, and it never prints to
+stdout.
 """
 
 import shutil
@@ -18,7 +25,31 @@ import sys
 import threading
 import time
 
-__all__ = ["ProgressBar", "Progress", "format_duration"]
+__all__ = ["ProgressBar", "Progress", "format_duration", "in_notebook", "redraws_in_place"]
+
+
+def in_notebook(stream):
+    """True when ``stream`` is the output of a Jupyter (IPython) kernel.
+
+    That is: ``ipykernel`` is imported, and ``stream`` is one of its ``OutStream`` objects
+    (what ``sys.stdout`` and ``sys.stderr`` are in a notebook cell) and no TTY.
+    """
+    if "ipykernel" not in sys.modules:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    if callable(isatty) and isatty():
+        return False
+    iostream = sys.modules.get("ipykernel.iostream")
+    out_stream = getattr(iostream, "OutStream", None)
+    if isinstance(out_stream, type) and isinstance(stream, out_stream):
+        return True
+    return type(stream).__module__.split(".")[0] == "ipykernel"
+
+
+def redraws_in_place(stream):
+    """Whether ``\\r`` redraws a line of ``stream``: a terminal, or a notebook's output."""
+    isatty = getattr(stream, "isatty", None)
+    return (callable(isatty) and bool(isatty())) or in_notebook(stream)
 
 
 def format_duration(seconds):
@@ -50,8 +81,8 @@ class ProgressBar:
         Where to write; ``sys.stdout`` by default (looked up when the bar is made,
         so pytest's ``capsys`` sees it).
     interactive : bool, optional
-        Redraw in place (TTY) or print sparse full lines (log file). By default
-        ``stream.isatty()``.
+        Redraw in place (TTY, notebook) or print sparse full lines (log file). By default
+        ``redraws_in_place(stream)``: a terminal or a Jupyter kernel's output.
     log_every : float
         In non-interactive mode, print a line each time another ``log_every``
         fraction of the epoch is done (0.1 = every 10%).
@@ -62,8 +93,9 @@ class ProgressBar:
         Returns the time in seconds; replaceable in tests.
     columns : int, optional
         Terminal width. In interactive mode a redraw is cut to fit: a line that wraps
-        cannot be redrawn in place with ``\r`` and would leave a trail of copies.
-        By default the width of the terminal.
+        cannot be redrawn in place with ``\\r`` and would leave a trail of copies.
+        By default the width of the terminal; unlimited in a notebook, whose lines
+        wrap without harm (the front end redraws from the last ``\\r``).
 
     Use ``update(step, values)`` after each step (``step`` counts from 1) and
     ``finish(values)`` once at the end of the epoch with the summary values.
@@ -74,13 +106,15 @@ class ProgressBar:
         self.total = max(int(total), 0)
         self.width = int(width)
         self.stream = sys.stdout if stream is None else stream
+        self.notebook = in_notebook(self.stream)
         if interactive is None:
-            isatty = getattr(self.stream, "isatty", None)
-            interactive = bool(isatty()) if callable(isatty) else False
+            interactive = redraws_in_place(self.stream)
         self.interactive = interactive
         self.log_every = float(log_every)
         self.min_interval = float(min_interval)
         self.clock = clock
+        if columns is None and self.notebook:
+            columns = 1 << 30
         self.columns = columns or shutil.get_terminal_size(fallback=(120, 24)).columns
         self.start = clock()
         self._last_draw = None
@@ -168,7 +202,8 @@ class Progress:
     unit : {"items", "bytes"}
         How to print counts and rates.
     enabled : bool
-        False silences the bar entirely.
+        False silences the bar entirely; otherwise it draws on a terminal or in a
+        notebook (:func:`redraws_in_place`), never into a log file.
     stream : file-like, optional
         Default ``sys.stderr`` (looked up at construction so tests can replace it).
     """
@@ -178,8 +213,7 @@ class Progress:
         self.desc = desc
         self.unit = unit
         self.stream = sys.stderr if stream is None else stream
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = bool(enabled) and callable(isatty) and bool(isatty())
+        self.enabled = bool(enabled) and redraws_in_place(self.stream)
         self.min_interval = min_interval
         self.done = 0
         self.start = time.monotonic()

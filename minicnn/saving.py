@@ -5,7 +5,14 @@ The file is a zip (``numpy.savez``) holding
 * ``__minicnn_config__.npy``: a NumPy unicode array with the JSON architecture: each
   layer's class name and constructor arguments (``Layer.get_config()``), the names of its
   params and state arrays, the model's input shape, dtype, name and a user ``metadata`` dict;
-* ``layers.<i>.params.<name>.npy`` and ``layers.<i>.state.<name>.npy``: every array, as is.
+* ``layers.<i>.params.<name>.npy`` and ``layers.<i>.state.<name>.npy``: every array, as is;
+* with ``include_optimizer`` (the default, as Keras's): the optimizer's class, constructor
+  arguments and step count in the JSON (``"optimizer"``), and its per-parameter arrays as
+  ``optimizer.<j>.<name>.npy`` (Adam's ``m`` and ``v``, SGD's ``velocity``, the weight
+  average ``average``), slot ``j`` naming the parameter it belongs to. Such a file is
+  format version 2 (version 1 files, without an optimizer, are still written and read);
+* optionally a JSON ``"training_state"`` (what ``callbacks.BackupAndRestore`` needs to
+  resume: the next epoch, the generators' states, the History so far).
 
 Loading treats the file as hostile until proven otherwise, and allocates nothing the file
 asks for before it has checked it:
@@ -24,6 +31,11 @@ asks for before it has checked it:
    predicted shape and the model's dtype, and its uncompressed size in the zip
    directory must be exactly header plus data: a member padded to 2 GiB is refused
    before it is inflated.
+   The optimizer is checked the same way: its class must be one of
+   ``optimizers.OPTIMIZER_CLASSES`` and its arguments those of its constructor; each
+   slot must name a distinct parameter of the model, hold only the arrays that class
+   keeps, and every array must be declared with the shape and dtype of its parameter
+   (and counts towards ``max_bytes``).
 5. Only then is the model built, and each array is read straight into the layer's own
    buffer; an array with NaN or infinity is refused.
 
@@ -44,6 +56,7 @@ import math
 import numbers
 import os
 import pkgutil
+import warnings
 import zipfile
 import zlib
 
@@ -54,15 +67,17 @@ from .layers.base import LAYER_REGISTRY
 from .layers.conv import Conv2D
 from .layers.dense import Dense
 from .layers.normalization import BatchNormalization
+from .optimizers import OPTIMIZER_CLASSES
 
 __all__ = ["save_model", "load_model", "model_config", "check_metadata", "layer_schema",
            "expected_arrays", "DEFAULT_MAX_BYTES"]
 
 _FORMAT = "minicnn.Sequential"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2           # 2: may hold an optimizer and a training state
 _CONFIG_KEY = "__minicnn_config__"
 _TOP_LEVEL_KEYS = {"format", "format_version", "name", "input_shape", "dtype", "layers",
-                   "metadata"}
+                   "metadata", "optimizer", "training_state"}
+_OPTIMIZER_KEYS = {"class_name", "config", "iterations", "slots"}
 _LAYER_KEYS = {"class_name", "config", "params", "state"}
 
 #: Largest total size of the weights (params and state) a file may declare, in bytes.
@@ -107,14 +122,42 @@ def model_config(model, metadata):
             "dtype": model.dtype.name, "layers": layers, "metadata": metadata}
 
 
-def save_model(model, path, metadata=None):
+def _optimizer_config(model):
+    """The optimizer's JSON entry and its arrays ``{member: array}``, or ``(None, {})``."""
+    optimizer = model.optimizer
+    if optimizer is None:
+        return None, {}
+    if type(optimizer) not in OPTIMIZER_CLASSES.values():
+        warnings.warn(f"Sequential.save: the optimizer {type(optimizer).__name__} is not one of "
+                      f"{sorted(OPTIMIZER_CLASSES)}, so its state is not saved "
+                      "(pass include_optimizer=False to silence this)", UserWarning, stacklevel=4)
+        return None, {}
+    keys = [f"layers.{i}.params.{name}" for i, layer in enumerate(model.layers)
+            for name in layer.params]
+    state = optimizer.get_state()
+    slots, arrays = [], {}
+    if state["slots"]:
+        if len(state["slots"]) != len(keys):
+            raise ValueError(f"Sequential.save: the optimizer holds state for "
+                             f"{len(state['slots'])} parameters, the model has {len(keys)}; "
+                             "call model.optimizer.reset() or compile again")
+        for j, (key, slot) in enumerate(zip(keys, state["slots"])):
+            slots.append({"param": key, "arrays": sorted(slot)})
+            arrays.update((f"optimizer.{j}.{name}", value) for name, value in slot.items())
+    entry = {"class_name": type(optimizer).__name__, "config": optimizer.get_config(),
+             "iterations": int(state["iterations"]), "slots": slots}
+    return entry, arrays
+
+
+def save_model(model, path, metadata=None, include_optimizer=True, training_state=None):
     """Write the model to ONE ``.npz`` file; return the path written.
 
     The file holds the architecture as JSON (each layer's class name and
     ``get_config()``, the input shape, dtype and ``metadata``) in a NumPy unicode
     array, and every parameter and state array as ``layers.<i>.params.<name>`` /
     ``layers.<i>.state.<name>``. No pickle: load it with ``allow_pickle=False``.
-    The optimizer state is not saved (compile again to continue training).
+    With ``include_optimizer`` and a compiled model, the optimizer's configuration,
+    step count and per-parameter arrays too (module docstring).
 
     Parameters
     ----------
@@ -123,6 +166,12 @@ def save_model(model, path, metadata=None):
     metadata : dict, optional
         JSON-serialisable facts to keep with the model, e.g. the decision
         threshold ``{"threshold": 0.31}``. Defaults to ``model.metadata``.
+    include_optimizer : bool
+        Store the optimizer (a ``minicnn.optimizers`` one; another object is skipped
+        with a warning).
+    training_state : dict, optional
+        JSON-serialisable training state, read back by ``load_model(...,
+        with_training_state=True)``.
 
     The file is written to a temporary name in the same directory and renamed
     over ``path`` at the end: an interrupted save never leaves a broken model.
@@ -133,8 +182,19 @@ def save_model(model, path, metadata=None):
     metadata = model.metadata if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise ValueError(f"Sequential.save: metadata must be a dict, got {type(metadata).__name__}")
+    if training_state is not None and not isinstance(training_state, dict):
+        raise ValueError(f"Sequential.save: training_state must be a dict, got "
+                         f"{type(training_state).__name__}")
+    config = model_config(model, metadata)
+    optimizer, optimizer_arrays = _optimizer_config(model) if include_optimizer else (None, {})
+    if optimizer is not None:
+        config["optimizer"] = optimizer
+    if training_state is not None:
+        config["training_state"] = training_state
+    if optimizer is None and training_state is None:
+        config["format_version"] = 1  # readable by every minicnn
     try:
-        config = json.dumps(model_config(model, metadata), default=_json_default)
+        config = json.dumps(config, default=_json_default)
     except TypeError as error:
         raise ValueError(f"Sequential.save: the architecture or metadata is not JSON serialisable "
                          f"({error}); layer constructor arguments and metadata must be "
@@ -145,6 +205,7 @@ def save_model(model, path, metadata=None):
             arrays[f"layers.{i}.params.{key}"] = value
         for key, value in layer.state.items():
             arrays[f"layers.{i}.state.{key}"] = value
+    arrays.update(optimizer_arrays)
     with atomic_write(path, prefix=".minicnn-save-", suffix=".npz") as f:
         np.savez(f, **arrays)
     model.metadata = metadata
@@ -401,6 +462,91 @@ def _read_config(archive):
                        f"{str(error)[:200]})") from None
 
 
+def _check_member(archive, key, want, dtype, where, size):
+    """The member ``key`` must be a ``dtype`` array of shape ``want`` and exactly that size."""
+    file_shape, fortran_order, file_dtype, offset = archive.header(key, size)
+    if file_dtype.hasobject or file_dtype != dtype or tuple(file_shape) != want:
+        raise _Refused(f"member {key!r} holds {file_dtype} {tuple(file_shape)}; "
+                       f"{where} needs {dtype} {want}")
+    if archive.members[key].file_size != offset + size:
+        raise _Refused(f"member {key!r} is {archive.members[key].file_size:,} bytes "
+                       f"uncompressed; a {dtype} {want} array is {offset + size:,} "
+                       "with its header")
+    return fortran_order, offset
+
+
+def _plan_optimizer(archive, entry, param_shapes, dtype, total, max_bytes):
+    """Check the file's optimizer against the model's parameters, allocating nothing.
+
+    ``param_shapes`` maps ``"layers.<i>.params.<name>"`` to its shape, in the model's
+    order. Returns ``(optimizer, slots, plan, total)``: the optimizer made from its
+    arguments, the slots' parameter keys, and ``(j, name, shape, fortran_order, offset)``
+    for each array.
+    """
+    if not isinstance(entry, dict) or set(entry) != _OPTIMIZER_KEYS:
+        raise _Refused(f"'optimizer' must be a dict with exactly the keys "
+                       f"{sorted(_OPTIMIZER_KEYS)}, got {str(entry)[:80]}")
+    class_name = entry["class_name"]
+    optimizer_class = OPTIMIZER_CLASSES.get(class_name) if isinstance(class_name, str) else None
+    if optimizer_class is None:
+        raise _Refused(f"names the optimizer {class_name!r}; minicnn can load "
+                       f"{sorted(OPTIMIZER_CLASSES)}")
+    where = f"the optimizer ({class_name})"
+    arguments = entry["config"]
+    if not isinstance(arguments, dict):
+        raise _Refused(f"{where}: 'config' must be a dict of constructor arguments")
+    schema = layer_schema(optimizer_class)
+    for name, value in arguments.items():
+        if name not in schema:
+            raise _Refused(f"{where}: unknown argument {name!r} ({class_name} takes "
+                           f"{', '.join(schema)})")
+        problem = _argument_problem(name, value, schema[name])
+        if problem:
+            raise _Refused(f"{where}: {problem}")
+    try:
+        optimizer = optimizer_class(**arguments)
+    except (TypeError, ValueError) as error:
+        raise _Refused(f"{where} cannot be made from its arguments {arguments}: {error}") from None
+    iterations = entry["iterations"]
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise _Refused(f"{where}: 'iterations' must be an integer >= 0, got {iterations!r}")
+    slots = entry["slots"]
+    if not isinstance(slots, list) or len(slots) not in (0, len(param_shapes)):
+        raise _Refused(f"{where}: 'slots' must be a list of one entry per parameter of the "
+                       f"model ({len(param_shapes)}), or empty before the first step; got "
+                       f"{len(slots) if isinstance(slots, list) else type(slots).__name__}")
+    if (iterations == 0) != (not slots):
+        raise _Refused(f"{where}: {iterations} step(s) but {len(slots)} slot(s); the state "
+                       "exists from the first step on")
+    plan, keys = [], []
+    for j, slot in enumerate(slots):
+        if (not isinstance(slot, dict) or set(slot) != {"param", "arrays"}
+                or slot["param"] not in param_shapes or slot["param"] in keys):
+            raise _Refused(f"{where}: slot {j} must be {{'param': a parameter of the model "
+                           f"not named by another slot, 'arrays': [...]}}, got {str(slot)[:80]}")
+        names = slot["arrays"]
+        if (not isinstance(names, list) or len(set(map(str, names))) != len(names)
+                or not set(names) <= set(optimizer_class.SLOT_NAMES)):
+            raise _Refused(f"{where}: slot {j} arrays must be distinct names among "
+                           f"{list(optimizer_class.SLOT_NAMES)}, got {names!r}")
+        keys.append(slot["param"])
+        want = tuple(param_shapes[slot["param"]])
+        for name in names:
+            key = f"optimizer.{j}.{name}"
+            if key not in archive.members:
+                raise _Refused(f"array {key!r} is missing ({where} declares it)")
+            size = _nbytes(want, dtype)
+            total += size
+            if total > max_bytes:
+                raise _Refused(f"{where}: array {key!r} of shape {want} takes the arrays the "
+                               f"file declares to {total:,} bytes, above the limit of "
+                               f"{max_bytes:,} bytes")
+            fortran_order, offset = _check_member(archive, key, want, dtype,
+                                                  f"{where} for {slot['param']!r}", size)
+            plan.append((j, name, want, fortran_order, offset))
+    return optimizer, (iterations, keys), plan, total
+
+
 def _plan(archive, config, max_bytes):
     """Every check that needs no allocation; returns the layers, model settings and plan.
 
@@ -444,30 +590,59 @@ def _plan(archive, config, max_bytes):
                         f"{dtype}), which takes the weights the file declares to {total:,} "
                         f"bytes, above the limit of {max_bytes:,} bytes; if this model is "
                         "really that large, pass max_bytes to minicnn.saving.load_model")
-                file_shape, fortran_order, file_dtype, offset = archive.header(key, size)
-                if file_dtype.hasobject or file_dtype != dtype or tuple(file_shape) != want:
-                    raise _Refused(f"member {key!r} holds {file_dtype} {tuple(file_shape)}; "
-                                   f"{where} needs {dtype} {want}")
-                if archive.members[key].file_size != offset + size:
-                    raise _Refused(f"member {key!r} is {archive.members[key].file_size:,} bytes "
-                                   f"uncompressed; a {dtype} {want} array is {offset + size:,} "
-                                   "with its header")
+                fortran_order, offset = _check_member(archive, key, want, dtype, where, size)
                 plan.append((i, kind, array, want, fortran_order, offset))
         shape = out
     used = {f"layers.{i}.{kind}.{array}" for i, kind, array, *_ in plan} | {_CONFIG_KEY}
+    optimizer = None
+    if config.get("optimizer") is not None:
+        param_shapes = {f"layers.{i}.params.{array}": want
+                        for i, kind, array, want, *_ in plan if kind == "params"}
+        optimizer = _plan_optimizer(archive, config["optimizer"], param_shapes, dtype, total,
+                                    max_bytes)
+        used |= {f"optimizer.{j}.{name}" for j, name, *_ in optimizer[2]}
+        optimizer = optimizer[:3]
     unexpected = sorted(set(archive.members) - used) + sorted(archive.others)
     if unexpected:
         raise _Refused(f"holds unexpected member(s) {', '.join(map(repr, unexpected[:5]))}"
                        f"{' ...' if len(unexpected) > 5 else ''} that no layer declares "
                        "(not read)")
-    return layers, (input_shape, dtype, name, metadata), plan
+    training_state = config.get("training_state")
+    if training_state is not None and not isinstance(training_state, dict):
+        raise _Refused(f"'training_state' must be a dict, got {type(training_state).__name__}")
+    return layers, (input_shape, dtype, name, metadata), plan, optimizer, training_state
 
 
-def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES):
+def _read_optimizer(archive, model, planned, path):
+    """Make the planned optimizer and fill its state from the archive, in the model's order."""
+    optimizer, (iterations, keys), plan = planned
+    order = [f"layers.{i}.params.{name}" for i, layer in enumerate(model.layers)
+             for name in layer.params]
+    slots = [{} for _ in keys]
+    for j, name, shape, fortran_order, offset in plan:
+        target = np.empty(shape, model.dtype)  # every declaration checked by _plan_optimizer
+        archive.read_into(f"optimizer.{j}.{name}", target, fortran_order, offset)
+        if not np.isfinite(target).all():
+            raise _Refused(f"array 'optimizer.{j}.{name}' holds non-finite values (NaN or "
+                           "infinity)")
+        slots[j][name] = target
+    by_key = dict(zip(keys, slots))
+    if keys and sorted(keys) != sorted(order):
+        raise _Refused(f"the optimizer's slots name {sorted(keys)}, the model's parameters "
+                       f"are {order}")
+    optimizer.set_state({"iterations": iterations,
+                         "slots": [by_key[key] for key in order] if keys else []})
+    return optimizer
+
+
+def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES, with_training_state=False):
     """Rebuild a model written by ``save``; ``model.metadata`` holds its metadata.
 
     The file is checked completely before anything it declares is allocated (see the
-    module docstring); ``max_bytes`` bounds the total size of its weights.
+    module docstring); ``max_bytes`` bounds the total size of its weights (and of the
+    optimizer's arrays). A stored optimizer becomes ``model.optimizer``, its state
+    restored (compile with it to train on). ``with_training_state=True`` returns
+    ``(model, training_state)``, the latter None when the file has none.
 
     Raises
     ------
@@ -484,7 +659,8 @@ def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES):
         with zipfile.ZipFile(path) as opened:
             archive = _Archive(opened)
             config = _read_config(archive)
-            layers, (input_shape, dtype, name, metadata), plan = _plan(archive, config, max_bytes)
+            layers, (input_shape, dtype, name, metadata), plan, planned_optimizer, \
+                training_state = _plan(archive, config, max_bytes)
             try:
                 model = model_class(layers, input_shape=input_shape, dtype=dtype, name=name)
             except (ValueError, TypeError) as error:
@@ -510,13 +686,15 @@ def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES):
                     if set(store) != planned:
                         raise _Refused(f"layer {i} '{layer.name}' built {kind} {sorted(store)}, "
                                        f"the file declares {sorted(planned)}")
+            if planned_optimizer is not None:
+                model.optimizer = _read_optimizer(archive, model, planned_optimizer, path)
     except _Refused as problem:
         raise ValueError(f"Sequential.load: {path!r}: {problem}") from None
     except _READ_ERRORS as error:  # zip or npy damage: "not a usable file"
         raise ValueError(f"Sequential.load: {path!r} is not a readable minicnn model file "
                          f"({type(error).__name__}: {error})") from error
     model.metadata = metadata
-    return model
+    return (model, training_state) if with_training_state else model
 
 
 # --- what a prediction needs from the metadata -----------------------------------------------

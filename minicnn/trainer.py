@@ -32,7 +32,6 @@ import threading
 
 from .batches import Batches
 from .callbacks import CallbackList, NaNGuard
-from .progress import ProgressBar
 
 __all__ = ["train_step", "fit", "evaluate", "predict_logits", "RunningLogs", "InterruptGuard"]
 
@@ -117,32 +116,45 @@ class InterruptGuard:
             self.previous(*received)
 
 
-def fit(model, batches, epochs=1, validation=None, callbacks=None, verbose=1):
-    """Train ``model`` for ``epochs`` passes over ``batches``; return the ``History``.
+def fit(model, batches, epochs=1, validation=None, callbacks=None, verbose=1, initial_epoch=0):
+    """Train ``model`` from epoch ``initial_epoch`` up to ``epochs``; return the ``History``.
 
     ``batches`` and ``validation`` are ``minicnn.batches.Batches``. See
-    ``Sequential.fit`` for the arguments, and the module docstring for Ctrl-C.
+    ``Sequential.fit`` for the arguments, ``minicnn.callbacks`` for the hooks and their
+    order, and the module docstring for Ctrl-C. A callback may move the start in
+    ``on_train_begin`` by setting ``model._initial_epoch`` (``BackupAndRestore`` does, as
+    in Keras). At the end the optimizer finalizes the weights (its weight average, when
+    it keeps one) before ``on_train_end``, as Keras's ``finalize_variable_values``.
     """
     params = {"epochs": int(epochs), "steps": len(batches), "batch_size": batches.batch_size,
               "verbose": verbose}
     callbacks = CallbackList(callbacks, model, params, verbose)
     model.history, model.stop_training = callbacks.history, False
-    logs, epoch = {}, 0
-    with InterruptGuard() as interrupts:
-        try:
-            callbacks.on_train_begin(logs)
-            for epoch in range(int(epochs)):
-                callbacks.on_epoch_begin(epoch, {})
-                logs = train_epoch(model, batches, callbacks, interrupts)
-                if validation is not None:
-                    val_logs = evaluate(model, validation)
-                    logs.update((f"val_{key}", value) for key, value in val_logs.items())
-                callbacks.on_epoch_end(epoch, logs)
-                if model.stop_training:
-                    break
-        except KeyboardInterrupt:
-            callbacks.history.interrupted = True
-        callbacks.on_train_end(logs)
+    model.train_batches, model._initial_epoch = batches, None
+    logs, epoch = {}, int(initial_epoch)
+    try:
+        with InterruptGuard() as interrupts:
+            try:
+                callbacks.on_train_begin({})
+                start = model._initial_epoch if model._initial_epoch is not None else epoch
+                for epoch in range(start, int(epochs)):
+                    callbacks.on_epoch_begin(epoch, {})
+                    epoch_logs = train_epoch(model, batches, callbacks, interrupts)
+                    if validation is not None:
+                        val_logs = evaluate(model, validation, callbacks=callbacks)
+                        epoch_logs.update((f"val_{key}", value) for key, value in val_logs.items())
+                    callbacks.on_epoch_end(epoch, epoch_logs)
+                    logs = epoch_logs
+                    if model.stop_training:
+                        break
+            except KeyboardInterrupt:
+                callbacks.history.interrupted = True
+            finalize = getattr(model.optimizer, "finalize_variable_values", None)
+            if finalize is not None and int(epochs) > 0:
+                finalize(model.trainable_params())
+            callbacks.on_train_end(logs)
+    finally:
+        model.train_batches, model._initial_epoch = None, None
     if callbacks.history.interrupted:
         print(f"Training interrupted (Ctrl-C) in epoch {epoch + 1}: keeping the weights of the "
               f"last completed step; {len(callbacks.history.epoch)} complete epoch(s) recorded.",
@@ -151,14 +163,19 @@ def fit(model, batches, epochs=1, validation=None, callbacks=None, verbose=1):
 
 
 def train_epoch(model, batches, callbacks, interrupts):
-    """One pass over ``batches``, a training step per batch; returns the epoch's logs."""
+    """One pass over ``batches``, a training step per batch; returns the epoch's logs.
+
+    A callback's ``model.stop_training`` ends the pass after the batch, as in Keras.
+    """
     running = RunningLogs(model)
     with contextlib.closing(iter(batches)) as epoch:
         for step, (images, labels, weights) in enumerate(epoch):
-            callbacks.on_batch_begin(step)
+            callbacks.on_train_batch_begin(step, {})
             with interrupts.step():
                 outputs, labels, loss = train_step(model, images, labels, weights)
-            callbacks.on_batch_end(step, running.update(outputs, labels, loss))
+            callbacks.on_train_batch_end(step, running.update(outputs, labels, loss))
+            if model.stop_training:
+                break
     if running.seen == 0:
         raise ValueError(f"{batches.what}: the training data gave no batches")
     return running.result()
@@ -180,35 +197,50 @@ def train_on_batch(model, images, labels, sample_weight=None):
     return loss
 
 
-def evaluate(model, batches, verbose=0):
-    """Loss and metrics over ``batches`` in inference mode; a dict."""
+def _callback_list(model, callbacks, batches, verbose):
+    """``callbacks`` as the CallbackList of a lone ``evaluate`` or ``predict``."""
+    if isinstance(callbacks, CallbackList):
+        return callbacks  # fit's own, during validation
+    params = {"epochs": 1, "steps": len(batches), "batch_size": batches.batch_size,
+              "verbose": verbose}
+    return CallbackList(callbacks, model, params, verbose, add_history=False, add_nan_guard=False)
+
+
+def evaluate(model, batches, verbose=0, callbacks=None):
+    """Loss and metrics over ``batches`` in inference mode; a dict.
+
+    ``callbacks`` get the ``on_test_*`` hooks; fit passes its own list for validation.
+    """
+    callbacks = _callback_list(model, callbacks, batches, verbose)
     running = RunningLogs(model)
-    bar = ProgressBar(len(batches)) if verbose else None
+    callbacks.on_test_begin({})
     with contextlib.closing(iter(batches)) as epoch:
         for step, (images, labels, weights) in enumerate(epoch):
+            callbacks.on_test_batch_begin(step, {})
             outputs = model.forward(images, training=False)
             labels, weights = model.targets_like(outputs, labels, weights, what="evaluate")
             loss = float(model.loss.forward(outputs, labels, sample_weight=weights))
-            logs = running.update(outputs, labels, loss)
-            if bar is not None:
-                bar.update(step + 1, {"loss": logs["loss"]})
+            callbacks.on_test_batch_end(step, running.update(outputs, labels, loss))
     if running.seen == 0:
         raise ValueError("evaluate: no examples to evaluate")
     logs = running.result()
-    if bar is not None:
-        bar.finish(logs)
+    callbacks.on_test_end(logs)
     return logs
 
 
-def predict_logits(model, batches, verbose=0):
-    """The model's raw outputs for every batch, as a list of arrays."""
-    bar = ProgressBar(len(batches)) if verbose else None
+def predict_logits(model, batches, verbose=0, callbacks=None):
+    """The model's raw outputs for every batch, as a list of arrays.
+
+    ``callbacks`` get the ``on_predict_*`` hooks; ``on_predict_batch_end`` receives
+    ``{"outputs": the batch's raw outputs}`` (logits for a model that ends in them).
+    """
+    callbacks = _callback_list(model, callbacks, batches, verbose)
     outputs = []
+    callbacks.on_predict_begin({})
     with contextlib.closing(iter(batches)) as epoch:
         for step, (images, _, _) in enumerate(epoch):
+            callbacks.on_predict_batch_begin(step, {})
             outputs.append(model.forward(images, training=False))
-            if bar is not None:
-                bar.update(step + 1, {})
-    if bar is not None:
-        bar.finish({})
+            callbacks.on_predict_batch_end(step, {"outputs": outputs[-1]})
+    callbacks.on_predict_end({})
     return outputs

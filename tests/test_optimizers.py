@@ -210,6 +210,113 @@ def test_get_and_config():
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimizers.get("rmsprop")
     assert Adam().get_config() == {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999,
-                                   "epsilon": 1e-7, "weight_decay": 0.0}
-    assert SGD(momentum=0.5).get_config() == {"learning_rate": 0.01, "momentum": 0.5, "nesterov": False}
+                                   "epsilon": 1e-7, "weight_decay": 0.0, "use_ema": False,
+                                   "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+    assert SGD(momentum=0.5).get_config() == {"learning_rate": 0.01, "momentum": 0.5, "nesterov": False,
+                                              "use_ema": False, "ema_momentum": 0.99,
+                                              "ema_overwrite_frequency": None}
     assert Adam(**Adam(learning_rate=0.2).get_config()).learning_rate == 0.2
+
+
+# --- weight averaging (Keras's use_ema) ---------------------------------------------------
+def test_ema_against_a_hand_computed_average():
+    # plain SGD, lr 0.1, p0 = 1, gradients 1, 2, 3, 4: p = 0.9, 0.7, 0.4, 0.0 (unchanged by EMA)
+    # average (momentum 0.5): 0.9 (a copy at step 1), 0.8, 0.6, 0.3
+    opt = SGD(0.1, use_ema=True, ema_momentum=0.5)
+    p, averages = np.array([1.0]), []
+    for g in [1.0, 2.0, 3.0, 4.0]:
+        opt.step([p], [np.array([g])])
+        averages.append(opt.slots[0]["average"][0])
+    np.testing.assert_allclose(p, [0.0], atol=1e-15)
+    np.testing.assert_allclose(averages, [0.9, 0.8, 0.6, 0.3], rtol=1e-14)
+    opt.finalize_variable_values([p])
+    np.testing.assert_allclose(p, [0.3], rtol=1e-14)
+
+
+def test_ema_overwrites_the_weights_every_frequency_steps():
+    # as above with overwriting every 2 steps: step 2 sets p = 0.8; step 3: p = 0.5,
+    # average = 0.65; step 4: p = 0.1, average = 0.375, and p is overwritten with it
+    opt = SGD(0.1, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2)
+    p, trajectory = np.array([1.0]), []
+    for g in [1.0, 2.0, 3.0, 4.0]:
+        opt.step([p], [np.array([g])])
+        trajectory.append((p[0], opt.slots[0]["average"][0]))
+    np.testing.assert_allclose(trajectory, [(0.9, 0.9), (0.8, 0.8), (0.5, 0.65), (0.375, 0.375)],
+                               rtol=1e-14)
+
+
+def test_adam_ema_is_the_average_of_its_own_trajectory():
+    rng = np.random.default_rng(0)
+    p0, gradients = rng.normal(size=5), rng.normal(size=(6, 5))
+    trajectory = run(Adam(0.05), p0, gradients)           # EMA does not change the steps ...
+    opt = Adam(0.05, use_ema=True, ema_momentum=0.9)
+    np.testing.assert_array_equal(run(opt, p0, gradients), trajectory)
+    average = trajectory[0].copy()                         # ... and averages them, by hand
+    for w in trajectory[1:]:
+        average = 0.9 * average + 0.1 * w
+    np.testing.assert_allclose(opt.slots[0]["average"], average, rtol=1e-13)
+    assert opt.get_state()["slots"][0].keys() == {"m", "v", "average"}
+
+
+def test_fit_ends_with_the_average_and_leaves_batchnorm_statistics_alone():
+    from minicnn.layers.activations import ReLU
+    from minicnn.layers.dense import Dense, Flatten
+    from minicnn.layers.normalization import BatchNormalization
+    from minicnn.model import Sequential
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 2, 2, 1)).astype(np.float32)
+    y = (x.sum(axis=(1, 2, 3)) > 0).astype(np.float32)
+
+    def fitted(optimizer):
+        model = Sequential([Flatten(), Dense(4), BatchNormalization(), ReLU(), Dense(1)],
+                           input_shape=(2, 2, 1), seed=0)
+        model.compile(optimizer)
+        weights = []
+
+        from minicnn.callbacks import Callback
+
+        class Raw(Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                weights.append([p.copy() for p in self.model.trainable_params()])
+
+        model.fit(x, y, epochs=3, batch_size=8, shuffle=False, callbacks=[Raw()], verbose=0)
+        return model, weights[-1]
+
+    plain, raw = fitted(Adam(0.05))
+    averaged, raw_ema = fitted(Adam(0.05, use_ema=True, ema_momentum=0.8))
+    for a, b in zip(raw, raw_ema):           # the same steps during training
+        np.testing.assert_array_equal(a, b)
+    for p, slots in zip(averaged.trainable_params(), averaged.optimizer.slots):
+        np.testing.assert_array_equal(p, slots["average"])  # then the average replaces them
+    assert not all(np.array_equal(a, b) for a, b in zip(averaged.trainable_params(), raw_ema))
+    for layer_plain, layer_ema in zip(plain.layers, averaged.layers):  # moving stats: not averaged
+        for key in layer_plain.state:
+            np.testing.assert_array_equal(layer_plain.state[key], layer_ema.state[key])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"ema_momentum": 1.5}, "ema_momentum"), ({"ema_momentum": -0.1}, "ema_momentum"),
+    ({"ema_overwrite_frequency": 0}, "ema_overwrite_frequency"),
+    ({"ema_overwrite_frequency": 2.5}, "ema_overwrite_frequency"),
+    ({"ema_overwrite_frequency": True}, "ema_overwrite_frequency"),
+])
+def test_ema_arguments_are_checked(kwargs, match):
+    for cls in (SGD, Adam):
+        with pytest.raises(ValueError, match=match):
+            cls(use_ema=True, **kwargs)
+
+
+def test_get_and_set_state_round_trip_and_check_names():
+    rng = np.random.default_rng(0)
+    p0, gradients = rng.normal(size=(3, 2)), rng.normal(size=(4, 3, 2))
+    a = SGD(0.1, momentum=0.9)
+    run(a, p0, gradients[:2])
+    b = SGD(0.1, momentum=0.9)
+    b.set_state(a.get_state())
+    assert b.iterations == 2
+    np.testing.assert_array_equal(run(a, p0, gradients[2:]), run(b, p0, gradients[2:]))
+    with pytest.raises(ValueError, match=r"SGD.set_state: slot 0 has unknown array\(s\) \['m'\]"):
+        SGD().set_state({"iterations": 1, "slots": [{"m": np.zeros(2)}]})
+    with pytest.raises(ValueError, match="iterations must be an integer"):
+        Adam().set_state({"iterations": -2, "slots": []})

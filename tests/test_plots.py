@@ -97,3 +97,37 @@ def test_no_global_backend_change(tmp_path, data):
     before = matplotlib.get_backend()
     P.confusion_matrix_plot([0, 1], [0, 1], tmp_path / "cm.png")
     assert matplotlib.get_backend() == before
+
+
+# --- without a path: the Figure itself (a notebook shows it inline) -------------------------
+def figure_calls(data):
+    y, p, gray, rgb = data
+    heat = np.linspace(0, 1, 32 * 40).reshape(1, 32, 40).repeat(6, axis=0)
+    return {
+        "sample_grid": lambda path: P.sample_grid(gray, y[:6], CLASSES, path),
+        "augmentation_preview": lambda path: P.augmentation_preview(rgb[:4], path),
+        "training_curves": lambda path: P.training_curves({"loss": [0.7, 0.5]}, path),
+        "roc_curve_plot": lambda path: P.roc_curve_plot(y, p, path, operating_points=[0.5]),
+        "pr_curve_plot": lambda path: P.pr_curve_plot(y, p, path),
+        "confusion_matrix_plot": lambda path: P.confusion_matrix_plot(y, p > 0.5, path, CLASSES),
+        "prediction_grid": lambda path: P.prediction_grid(gray, y[:6], p[:6], 0.5, CLASSES, path),
+        "gradcam_grid": lambda path: P.gradcam_grid(rgb, heat, list("abcdef"), path),
+        "calibration_plot": lambda path: P.calibration_plot(y, p, path),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(figure_calls((None,) * 4)))
+def test_without_a_path_the_figure_is_returned_open_and_equal_to_the_png(tmp_path, data, name):
+    import io
+
+    from matplotlib.figure import Figure
+
+    draw = figure_calls(data)[name]
+    fig = draw(None)
+    assert isinstance(fig, Figure) and fig.axes
+    assert P.__all__ and name in P.__all__
+    written = draw(tmp_path / "f.png")
+    assert written == str(tmp_path / "f.png")  # with a path: the path, as before
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=P.DPI, metadata={"Software": None})  # still drawable
+    assert buffer.getvalue() == (tmp_path / "f.png").read_bytes()

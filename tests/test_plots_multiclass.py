@@ -64,3 +64,22 @@ def test_no_pyplot_backend_switch(tmp_path, data):
     y, scores = data
     PM.one_vs_rest_roc_plot(y, scores, tmp_path / "roc.png")
     assert matplotlib.get_backend() == before
+
+
+@pytest.mark.parametrize("name", ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot"])
+def test_without_a_path_the_figure_is_returned_and_equals_the_png(tmp_path, data, name):
+    import io
+
+    from matplotlib.figure import Figure
+
+    from minicnn.plots import DPI
+
+    y, scores = data
+    second = scores.argmax(axis=1) if name.startswith("multiclass") else scores
+    draw = getattr(PM, name)
+    fig = draw(y, second, class_names=CLASSES)
+    assert isinstance(fig, Figure) and fig.axes
+    assert draw(y, second, tmp_path / "f.png", class_names=CLASSES) == str(tmp_path / "f.png")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    assert buffer.getvalue() == (tmp_path / "f.png").read_bytes()

@@ -137,3 +137,110 @@ def test_the_data_job_bar_counts_and_draws_only_on_a_terminal():
         bar.update(1_000_000)
     assert terminal.getvalue().startswith("\rdownload [") and "1.0 MB/2.0 MB" in terminal.getvalue()
     assert terminal.getvalue().endswith("\n")
+
+
+# --- in a Jupyter notebook ----------------------------------------------------------------
+@pytest.fixture
+def kernel(monkeypatch):
+    """A fake IPython kernel: modules ``ipykernel`` and ``ipykernel.iostream`` whose
+    ``OutStream`` is, like the real one, a text stream that is no TTY."""
+    import sys
+    import types
+
+    package = types.ModuleType("ipykernel")
+    iostream = types.ModuleType("ipykernel.iostream")
+
+    class OutStream(io.StringIO):
+        def isatty(self):
+            return False
+
+    OutStream.__module__ = "ipykernel.iostream"
+    iostream.OutStream = OutStream
+    package.iostream = iostream
+    monkeypatch.setitem(sys.modules, "ipykernel", package)
+    monkeypatch.setitem(sys.modules, "ipykernel.iostream", iostream)
+    return OutStream
+
+
+def test_a_notebook_stream_is_detected_and_a_log_file_is_not(kernel, monkeypatch):
+    import sys
+    from minicnn.progress import in_notebook, redraws_in_place
+
+    assert in_notebook(kernel()) and redraws_in_place(kernel())
+    assert not in_notebook(io.StringIO()) and not redraws_in_place(io.StringIO())
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    assert not in_notebook(kernel())  # the same stream outside a kernel is just a stream
+
+
+def test_the_epoch_bar_redraws_in_place_in_a_notebook(kernel):
+    clock = FakeClock()
+    out = kernel()
+    bar = ProgressBar(50, width=10, stream=out, clock=clock, min_interval=0)
+    assert bar.interactive and bar.notebook
+    for step in range(1, 51):
+        clock.now = step * 0.5
+        bar.update(step, {"loss": 1.0 / step, "accuracy": 0.5, "auc": 0.75, "precision": 0.1,
+                          "recall": 0.2, "specificity": 0.3, "sensitivity": 0.4})
+    bar.finish({"loss": 0.02})
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")  # one line, redrawn 50 times
+    assert text.count("\r") == 51
+    last_draw = text.split("\r")[-2]
+    assert "sensitivity: 0.4000" in last_draw  # not cut to a terminal's width
+
+
+def test_fit_in_a_notebook_prints_one_line_per_epoch(kernel, monkeypatch):
+    import sys
+
+    out = kernel()
+    monkeypatch.setattr(sys, "stdout", out)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2, 2, 1)).astype(np.float32)
+    model = Sequential([Flatten(), Dense(1)], input_shape=(2, 2, 1), seed=0)
+    model.compile(SGD(0.1))
+    model.fit(x, (x[:, 0, 0, 0] > 0).astype(np.float32), epochs=2, batch_size=4, verbose=1)
+    lines = out.getvalue().split("\n")
+    assert [line.startswith("Epoch") for line in lines[:-1]] == [True, False, True, False]
+    assert all("\r" in line for line in lines[1:-1:2])
+
+
+def test_the_decoding_bar_draws_in_a_notebook_and_not_in_a_log(kernel, monkeypatch, tmp_path):
+    import sys
+
+    from PIL import Image
+
+    from minicnn.data import image_dataset_from_directory
+
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(tmp_path / cls / f"{i}.png")
+    err = kernel()
+    monkeypatch.setattr(sys, "stderr", err)
+    image_dataset_from_directory(tmp_path, image_size=(8, 8), color_mode="grayscale").cache(
+        verbose=True)
+    assert "Decoding images [" in err.getvalue() and "6/6" in err.getvalue()
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    image_dataset_from_directory(tmp_path, image_size=(8, 8), color_mode="grayscale").cache(
+        verbose=True)
+    assert "Decoding" not in log.getvalue()
+
+
+def test_evaluate_and_predict_draw_their_own_bar_and_validation_in_fit_none(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2, 2, 1)).astype(np.float32)
+    y = (x[:, 0, 0, 0] > 0).astype(np.float32)
+    model = Sequential([Flatten(), Dense(1)], input_shape=(2, 2, 1), seed=0)
+    model.compile(SGD(0.1))
+    logs = model.evaluate(x, y, batch_size=10, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("4/4 [") and f"loss: {logs['loss']:.4f}" in out[-1]
+    model.predict(x, batch_size=10, verbose=1)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("4/4 [")
+    model.fit(x, y, epochs=2, batch_size=10, validation_data=(x, y), verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all("val_loss" in line for line in lines[1::2])  # no val bar
+    model.evaluate(x, y, verbose=0)
+    model.predict(x, verbose=0)
+    assert capsys.readouterr().out == ""

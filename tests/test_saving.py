@@ -31,7 +31,7 @@ from minicnn.layers.dropout import Dropout
 from minicnn.layers.normalization import BatchNormalization
 from minicnn.layers.pooling import GlobalAveragePooling2D, MaxPool2D
 from minicnn.model import Sequential
-from minicnn.optimizers import Adam
+from minicnn.optimizers import SGD, Adam
 from minicnn.saving import check_metadata, load_model
 
 
@@ -588,3 +588,155 @@ def test_an_architecture_string_declaring_gigabytes_is_refused_before_allocating
     write_zip(tmp_path / "text.npz", entries)
     with pytest.raises(ValueError, match=r"text.npz.*400,000,000-byte string"):
         Sequential.load(tmp_path / "text.npz")
+
+
+# --- the optimizer in the file (include_optimizer, Keras's default) ---------------------------
+def trained_with(optimizer, epochs=2):
+    model = Sequential([Conv2D(2, 3), BatchNormalization(), ReLU(), Flatten(), Dense(1)],
+                       input_shape=(5, 5, 1), seed=0)
+    model.compile(optimizer)
+    x, y = data(shape=(5, 5, 1))
+    model.fit(x, y, epochs=epochs, batch_size=8, shuffle=False, verbose=0)
+    return model, x, y
+
+
+@pytest.mark.parametrize("make, slots", [
+    (lambda: Adam(0.01, beta_1=0.8, use_ema=True, ema_momentum=0.9), ["average", "m", "v"]),
+    (lambda: SGD(0.05, momentum=0.9, nesterov=True), ["velocity"]),
+    (lambda: SGD(0.05), []),
+])
+def test_the_optimizer_state_round_trips(tmp_path, make, slots):
+    model, _, _ = trained_with(make())
+    path = model.save(tmp_path / "m.npz")
+    config, arrays = members(path)
+    assert config["format_version"] == 2 and config["optimizer"]["iterations"] == 4
+    assert [s["arrays"] for s in config["optimizer"]["slots"]] == [slots] * 6
+    assert [s["param"] for s in config["optimizer"]["slots"]] == [
+        "layers.0.params.W", "layers.0.params.b", "layers.1.params.gamma",
+        "layers.1.params.beta", "layers.4.params.W", "layers.4.params.b"]
+    loaded = Sequential.load(path)
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    for mine, theirs in zip(model.optimizer.get_state()["slots"], loaded.optimizer.get_state()["slots"]):
+        assert sorted(mine) == sorted(theirs) == slots
+        for name in slots:
+            np.testing.assert_array_equal(mine[name], theirs[name])
+            assert theirs[name] is not mine[name]
+
+
+def test_a_loaded_model_continues_training_as_if_never_saved(tmp_path):
+    straight, x, y = trained_with(Adam(0.01), epochs=5)
+    first, _, _ = trained_with(Adam(0.01), epochs=2)
+    loaded = Sequential.load(first.save(tmp_path / "after2.npz"))
+    loaded.compile(optimizer=loaded.optimizer)
+    loaded.fit(x, y, epochs=5, initial_epoch=2, batch_size=8, shuffle=False, verbose=0)
+    assert loaded.optimizer.iterations == straight.optimizer.iterations == 10
+    for a, b in zip(loaded.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_after_fit_with_ema_the_saved_weights_are_the_average(tmp_path):
+    """fit ends by replacing the weights with their average (Keras's finalize), so a save
+    after fit holds the average as weights (and in the optimizer): the model you evaluate
+    is the one you save. Resuming exactly mid-run is BackupAndRestore's job (it saves at
+    epoch ends, before the average replaces the weights)."""
+    model, _, _ = trained_with(Adam(0.01, use_ema=True, ema_momentum=0.7), epochs=2)
+    loaded = Sequential.load(model.save(tmp_path / "ema.npz"))
+    for param, slots in zip(loaded.trainable_params(), loaded.optimizer.get_state()["slots"]):
+        np.testing.assert_array_equal(param, slots["average"])
+        assert not np.array_equal(slots["m"], 0 * slots["m"])
+
+
+def test_include_optimizer_false_writes_a_version_1_file_of_weights(tmp_path):
+    model, _, _ = trained_with(Adam(0.01))
+    config, arrays = members(model.save(tmp_path / "w.npz", include_optimizer=False))
+    assert config["format_version"] == 1 and "optimizer" not in config
+    assert not any(key.startswith("optimizer.") for key in arrays)
+    assert Sequential.load(tmp_path / "w.npz").optimizer is None
+    fresh = Sequential([Flatten(), Dense(1)], input_shape=(2, 2, 1), seed=0)
+    fresh.compile(Adam())  # compiled, never stepped: the config and step 0, no arrays
+    config, arrays = members(fresh.save(tmp_path / "fresh.npz"))
+    assert config["optimizer"]["iterations"] == 0 and config["optimizer"]["slots"] == []
+    assert Sequential.load(tmp_path / "fresh.npz").optimizer.get_state() == {"iterations": 0,
+                                                                              "slots": []}
+
+
+def test_an_optimizer_minicnn_cannot_save_is_skipped_with_a_warning(tmp_path):
+    class Mine:
+        learning_rate = 0.1
+
+        def step(self, params, grads):
+            pass
+
+    model = Sequential([Flatten(), Dense(1)], input_shape=(2, 2, 1), seed=0)
+    model.compile(Mine())
+    with pytest.warns(UserWarning, match="Mine is not one of .*state is not saved"):
+        path = model.save(tmp_path / "m.npz")
+    assert "optimizer" not in members(path)[0]
+
+
+def craft_optimizer(tmp_path, edit_config=None, edit_arrays=None):
+    model, _, _ = trained_with(Adam(0.01))
+    config, arrays = members(model.save(tmp_path / "good.npz"))
+    if edit_config is not None:
+        edit_config(config["optimizer"])
+    if edit_arrays is not None:
+        edit_arrays(arrays)
+    np.savez(tmp_path / "bad.npz", __minicnn_config__=np.array(json.dumps(config)), **arrays)
+    return tmp_path / "bad.npz"
+
+
+def _set(key, value):
+    return lambda entry: entry.__setitem__(key, value)
+
+
+@pytest.mark.parametrize("edit_config, edit_arrays, message", [
+    (_set("class_name", "RMSprop"), None, r"optimizer 'RMSprop'; minicnn can load \['Adam', 'SGD'\]"),
+    (lambda e: e["config"].update(amsgrad=True), None, r"unknown argument 'amsgrad'"),
+    (lambda e: e["config"].update(beta_1="high"), None, r"'beta_1' must be a number"),
+    (lambda e: e["config"].update(beta_1=1.5), None, r"cannot be made.*beta_1"),
+    (_set("iterations", -1), None, r"'iterations' must be an integer >= 0"),
+    (_set("iterations", 0), None, r"0 step\(s\) but 6 slot\(s\)"),
+    (lambda e: e.pop("slots"), None, r"exactly the keys"),
+    (lambda e: e["slots"].pop(), None, r"one entry per parameter of the model \(6\)"),
+    (lambda e: e["slots"][1].update(param="layers.0.params.W"), None, r"slot 1 must be .*not named"),
+    (lambda e: e["slots"][0].update(param="layers.9.params.W"), None, r"slot 0 must be"),
+    (lambda e: e["slots"][0].update(arrays=["m", "v", "velocity"]), None,
+     r"slot 0 arrays must be distinct names among \['m', 'v', 'average'\]"),
+    (None, lambda a: a.pop("optimizer.2.v"), r"'optimizer.2.v' is missing"),
+    (None, lambda a: a.update({"optimizer.0.m": np.zeros((3, 3, 1, 3), np.float32)}),
+     r"'optimizer.0.m' holds float32 \(3, 3, 1, 3\); the optimizer \(Adam\) for "
+     r"'layers.0.params.W' needs float32 \(3, 3, 1, 2\)"),
+    (None, lambda a: a.update({"optimizer.0.m": a["optimizer.0.m"].astype(np.float64)}),
+     r"holds float64"),
+    (None, lambda a: a.update({"optimizer.7.m": np.zeros(2, np.float32)}),
+     r"unexpected member\(s\) 'optimizer.7.m'"),
+    (None, lambda a: a["optimizer.4.v"].__setitem__((0, 0), np.nan), r"non-finite"),
+])
+def test_a_damaged_optimizer_is_refused_naming_the_file(tmp_path, edit_config, edit_arrays, message):
+    path = craft_optimizer(tmp_path, edit_config, edit_arrays)
+    with pytest.raises(ValueError, match=r"bad.npz.*" + message):
+        Sequential.load(path)
+
+
+def test_the_optimizer_arrays_count_towards_the_size_limit(tmp_path):
+    model, _, _ = trained_with(Adam(0.01))
+    weights = sum(a.nbytes for a in model.get_weights())
+    path = model.save(tmp_path / "m.npz")
+    load_model(path, Sequential, max_bytes=3 * weights)  # weights + m + v fit
+    with pytest.raises(ValueError, match=r"the optimizer \(Adam\): array 'optimizer.* above the limit"):
+        load_model(path, Sequential, max_bytes=2 * weights)
+    load_model(model.save(tmp_path / "w.npz", include_optimizer=False), Sequential,
+               max_bytes=weights)
+
+
+def test_a_training_state_round_trips_and_must_be_a_dict(tmp_path):
+    model, _, _ = trained_with(Adam(0.01))
+    state = {"epoch": 3, "note": [1, 2.5, None]}
+    path = saving.save_model(model, tmp_path / "s.npz", training_state=state)
+    loaded, read = load_model(path, Sequential, with_training_state=True)
+    assert read == state and load_model(model.save(tmp_path / "p.npz"), Sequential,
+                                        with_training_state=True)[1] is None
+    with pytest.raises(ValueError, match="training_state must be a dict"):
+        saving.save_model(model, tmp_path / "x.npz", training_state=[1])

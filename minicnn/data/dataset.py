@@ -403,6 +403,20 @@ class Dataset:
                 f"x{self.num_channels}, classes={self.class_names}, batch_size={self._batch_size}, "
                 f"shuffle={self._shuffle}, {len(self._maps)} maps, prefetch={self._prefetch}, {where})")
 
+    @property
+    def epochs_started(self):
+        """How many epochs (iterations) this family of datasets has started: the ``epoch``
+        of the next ``epoch_order``. Settable, so that a resumed run
+        (``callbacks.BackupAndRestore``) continues the same sequence of orders."""
+        return self._epochs._next
+
+    @epochs_started.setter
+    def epochs_started(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"epochs_started must be an integer >= 0, got {value!r}")
+        with self._epochs._lock:
+            self._epochs._next = int(value)
+
     # --- iteration --------------------------------------------------------------------
     def epoch_order(self, epoch):
         """The order in which epoch ``epoch`` (0, 1, ...) visits the examples.
