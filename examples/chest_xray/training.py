@@ -11,7 +11,7 @@ import math
 import time
 
 from minicnn import data
-from minicnn.callbacks import EarlyStopping, LearningRateScheduler
+from minicnn.callbacks import BestWeights, LearningRateScheduler
 from minicnn.tta import FixedZoom, predict_averaged
 
 RESCALE = 1.0 / 255.0  # pixels come as [0, 255]; "--preprocess rescale" shows the model [0, 1]
@@ -69,10 +69,9 @@ def train(model, train_ds, val_ds, args, class_weight):
     train_batches = (train_ds.with_options(shuffle=True, seed=args.seed)
                      .map(lambda x, y: (prepare(augment(x)), y)).prefetch(2))
     val_batches = val_ds.map(lambda x, y: (prepare(x), y))
-    # EarlyStopping with a patience longer than the run never stops: it only remembers the
-    # best epoch by validation AUC and puts its weights back at the end (also after Ctrl-C).
-    keep_best = EarlyStopping(monitor="val_auc", mode="max", patience=args.epochs + 1,
-                              restore_best_weights=True)
+    # Remembers the best epoch by validation AUC and puts its weights back at the end (also
+    # after Ctrl-C); training never stops early.
+    keep_best = BestWeights(monitor="val_auc", mode="max")
     callbacks = [keep_best] if args.keep == "best" else []
     if args.lr_schedule == "cosine":
         # Big steps first, small ones last: the weights the run ends on (and the epoch kept)
