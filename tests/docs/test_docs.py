@@ -13,6 +13,9 @@ Each page runs like a notebook: its blocks execute one after the other in ONE na
   use its results) and the test reports the skip with its reason; CI sets the variable,
   so there every block runs.
 * Other blocks (```bash, ```text not after python) are for reading; they are not run.
+* A page that draws figures writes them to ``img/`` of the working directory (run from
+  ``docs/``, it rewrites ``docs/img``); each one it writes must be shown on the page and
+  committed there at the same pixel size (``check_figures``).
 * With ``NUMBA_DISABLE_JIT=1`` the pages are skipped (interpreted kernels at 224x224
   would take many minutes); the parser and shape tests still run.
 
@@ -175,11 +178,45 @@ def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch, clean_r
     if skipped:
         pytest.skip(f"ran {ran} blocks; skipped the rest: {skipped}")
     assert ran > 0, f"{page.name}: no python block ran"
+    check_figures(page, tmp_path)
+
+
+IMAGE_LINK = re.compile(r"!\[[^\]]*\]\((img/[^)\s]+\.png)\)")
+MAX_FIGURE_BYTES = 80_000
+
+
+def check_figures(page, workdir):
+    """The figures a page writes into ``img/`` are the ones it shows, and they are committed.
+
+    A page that draws its own figures (inside_a_cnn.md) writes them to ``img/`` of the
+    working directory, so run from ``docs/`` it rewrites ``docs/img``. Here it ran in a
+    temporary folder: every PNG it wrote must be linked from the page and committed in
+    ``docs/img`` with the same pixel size, small enough for the repository. (The pixels
+    are not compared: fonts and antialiasing differ between matplotlib builds, and a
+    stale figure can differ from a fresh one by less than that.)
+    """
+    from PIL import Image
+
+    written = sorted(p.name for p in (workdir / "img").glob("*.png"))
+    if not written:
+        return
+    text = page.read_text(encoding="utf-8")
+    linked = {Path(m).name for m in IMAGE_LINK.findall(text)}
+    for name in written:
+        committed = DOCS / "img" / name
+        assert name in linked, f"{page.name} writes img/{name} but does not show it"
+        assert committed.is_file(), (f"{page.name} writes img/{name}, which is not in docs/img: "
+                                     f"run the page from docs/ and commit the figure")
+        size = committed.stat().st_size
+        assert size <= MAX_FIGURE_BYTES, f"docs/img/{name} is {size} bytes; keep figures small"
+        with Image.open(committed) as old, Image.open(workdir / "img" / name) as new:
+            assert old.size == new.size, (f"docs/img/{name} is {old.size} pixels, the page now "
+                                          f"draws {new.size}: run the page from docs/ again")
 
 
 def test_the_learning_pages_exist_and_have_code():
     names = {p.name for p in LEARNING_PAGES}
-    assert {"walkthrough.md", "write_a_layer.md", "kernels.md", "softmax.md"} <= names
+    assert {"walkthrough.md", "write_a_layer.md", "kernels.md", "softmax.md", "inside_a_cnn.md"} <= names
     for page in LEARNING_PAGES:
         blocks = parse_blocks(page.read_text(encoding="utf-8"), page.name)
         steps = runnable_steps(blocks)
@@ -190,6 +227,8 @@ def test_the_learning_pages_exist_and_have_code():
             assert not unknown, f"{page.name}:{block['line']}: unknown tag(s) {unknown}"
             if block["lang"] == "python":
                 ast.parse(block["code"])  # every block is valid Python even when skipped
+        for link in IMAGE_LINK.findall(page.read_text(encoding="utf-8")):
+            assert (DOCS / link).is_file(), f"{page.name} shows {link}, which does not exist"
 
 
 # --------------------------------------------------------------------------------------
@@ -266,6 +305,19 @@ def test_the_record_pages_exist_and_hold_commands_not_code():
     assert any(b["lang"] == "bash" and "benchmarks/" in b["code"] for b in performance)
     experiments = (DOCS / "experiments.md").read_text(encoding="utf-8")
     assert "python examples/pneumonia.py" in experiments
+
+
+def test_check_figures_wants_each_written_figure_shown_and_committed(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "page.md").write_text("![a figure](img/not_in_docs.png)\n", encoding="utf-8")
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "img" / "not_in_docs.png")
+    with pytest.raises(AssertionError, match="not in docs/img"):
+        check_figures(tmp_path / "page.md", tmp_path)
+    (tmp_path / "page.md").write_text("no link\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="does not show it"):
+        check_figures(tmp_path / "page.md", tmp_path)
 
 
 # --------------------------------------------------------------------------------------
