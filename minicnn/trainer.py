@@ -167,7 +167,8 @@ def train_epoch(model, batches, callbacks, interrupts):
 def train_on_batch(model, images, labels, sample_weight=None):
     """One step on one batch, with fit's safety (NaN stop, Ctrl-C); returns the loss."""
     batches = Batches(images, labels, sample_weight, batch_size=max(len(images), 1),
-                      dtype=model.dtype, example_shape=model.input_shape, what="train_on_batch")
+                      dtype=model.dtype, example_shape=model.input_shape, what="train_on_batch",
+                      check_labels=model.check_labels)
     guard = NaNGuard()
     guard.set_model(model)
     guard.set_params({"steps": 1, "what": "train_on_batch"})

@@ -493,6 +493,7 @@ LAYER_SAMPLES = {
     "MaxPool2D": [({"pool_size": 2}, (4, 4, 3))],
     "ReLU": [({}, (5,))],
     "Sigmoid": [({}, (5,))],
+    "Softmax": [({}, (5,))],
 }
 
 
