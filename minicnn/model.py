@@ -32,10 +32,9 @@ are checked before the first update (``minicnn.targets`` has the rules).
 
 import numpy as np
 
-from . import losses, optimizers, trainer
+from . import losses, optimizers, targets, trainer
 from .batches import Batches
 from .callbacks import History
-from . import targets
 from .layers.base import Layer
 from .saving import load_model, save_model
 
@@ -269,8 +268,8 @@ class Sequential:
                 "(integer labels) or 'categorical_crossentropy' (one-hot labels)")
         if self.outputs_probabilities and getattr(self.loss, "from_logits", False):
             last = type(self.layers[-1]).__name__
-            plain = ("CategoricalCrossEntropy(from_logits=False)" if last == "Softmax"
-                     else "BinaryCrossEntropy(from_logits=False)")
+            plain = (name if softmax_loss else "CategoricalCrossEntropy" if last == "Softmax"
+                     else "BinaryCrossEntropy") + "(from_logits=False)"
             raise ValueError(
                 f"the model ends with a {last} layer (it outputs probabilities) but the loss "
                 f"expects logits (from_logits=True); remove the {last} (preferred: the fused "

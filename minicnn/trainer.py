@@ -40,9 +40,11 @@ __all__ = ["train_step", "fit", "evaluate", "predict_logits", "RunningLogs", "In
 def train_step(model, images, labels, sample_weight=None):
     """One optimizer step on one batch; returns ``(outputs, labels, loss)``.
 
-    ``labels`` come back shaped like ``outputs``. A loss that is not finite skips the
-    backward pass and the update, so it never reaches the weights (``NaNGuard`` then
-    stops ``fit``).
+    ``labels`` come back as the loss took them (``Sequential.targets_like``): shaped like
+    ``outputs`` for one unit, as given for K units (integers or one-hot rows). A loss
+    that is not finite skips the backward pass and the update, so it never reaches the
+    weights; an update that leaves inf or NaN in the weights is undone by ``NaNGuard``,
+    which then stops ``fit`` either way.
     """
     outputs = model.forward(images, training=True)
     labels, sample_weight = model.targets_like(outputs, labels, sample_weight)
