@@ -13,8 +13,16 @@ Two kinds of input become one stream of ``(images, labels, weights)`` batches:
 
 Everything about the data is settled here, once, so the training loop only sees
 batches: images and labels are cast to the model's dtype (no scaling: divide uint8
-images by 255 yourself, or let the dataset do it), and ``class_weight`` ``{label:
-weight}`` is folded into the weights, ``weight = class_weight[label] * sample_weight``.
+images by 255 yourself, or let the dataset do it), and ``class_weight`` ``{class:
+weight}`` is folded into the weights, ``weight = class_weight[class] * sample_weight``,
+where an example's class is its label, or the argmax of a one-hot row (B, K) as Keras
+reads it.
+
+Labels are checked before any of them reaches a training step, by the model's rule
+(``check_labels``, from ``minicnn.targets``): an array ``y`` all at once when the
+adapter is made, the error naming ``y``; a dataset's labels batch by batch as they
+come, the error naming the epoch (the pass) and the step of the first bad batch. Either
+way no update has used them.
 """
 
 import contextlib
@@ -49,15 +57,23 @@ class Batches:
         Names the caller in error messages (``"fit"``, ``"evaluate"`` ...).
     need_labels : bool
         Refuse data without labels (training and evaluation need them).
+    check_labels : callable, optional
+        ``check_labels(y, name)`` raises ValueError (its message starting with ``name``)
+        when labels ``y`` do not fit the model; see the module docstring.
+    name_epochs : bool
+        Errors about a dataset batch name the epoch (this adapter's pass) as well as
+        the step: for ``fit``'s data, iterated once per epoch.
 
     ``labels`` and ``weights`` in a batch may be None. ``batch_size`` is None for a dataset.
     """
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None,
                  class_weight=None, dtype=np.float32, example_shape=None, what="fit",
-                 need_labels=True):
+                 need_labels=True, check_labels=None, name_epochs=False):
         self.what, self.need_labels, self.dtype = what, need_labels, np.dtype(dtype)
         self.class_weight = _checked_class_weight(class_weight, what)
+        self.check_labels, self.name_epochs = check_labels, name_epochs
+        self.passes = 0  # passes started: the epoch, for fit's data
         if isinstance(x, np.ndarray) or y is not None:
             self._arrays(x, y, sample_weight, batch_size, example_shape)
             self.shuffle, self.rng = shuffle, rng
@@ -83,6 +99,8 @@ class Batches:
             y = np.asarray(y)
             if y.ndim == 0 or y.shape[0] != n:
                 raise ValueError(f"{what}: x has {n} examples but y has shape {y.shape}")
+            if self.check_labels is not None:
+                self.check_labels(y, f"{what}: y")
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight).reshape(-1)
             if sample_weight.shape[0] != n:
@@ -128,6 +146,7 @@ class Batches:
 
     # --- one pass ------------------------------------------------------------------------
     def __iter__(self):
+        self.passes += 1
         raw = self._array_batches() if self.source == "arrays" else self._dataset_batches()
         with contextlib.closing(raw):
             for images, labels, weights in raw:
@@ -162,6 +181,10 @@ class Batches:
                              "expected (images, labels) or (images, labels, sample_weight)")
         if self.need_labels and labels is None:
             raise ValueError(f"{self.what}: batch {i} of the dataset has no labels")
+        if labels is not None and self.check_labels is not None:
+            # Before this batch reaches a step: the update of a bad batch never happens.
+            where = f"epoch {self.passes}, step {i + 1}" if self.name_epochs else f"batch {i + 1}"
+            self.check_labels(labels, f"{self.what}: the labels at {where}/{self.steps}")
         return images, labels, weights
 
     def _cast(self, images, labels, weights):
@@ -171,18 +194,20 @@ class Batches:
         if weights is not None:
             weights = np.asarray(weights, dtype=self.dtype).reshape(-1)
         if self.class_weight is not None and labels is not None:
-            per_class = self._class_weights(labels.reshape(-1))
+            one_hot = labels.ndim == 2 and labels.shape[1] > 1
+            per_class = self._class_weights(labels.argmax(axis=1) if one_hot else labels.reshape(-1))
             weights = per_class if weights is None else per_class * weights
         return images, labels, weights
 
     def _class_weights(self, labels):
-        """``class_weight[label]`` for every label, in the model dtype."""
+        """``class_weight[label]`` for every label (B,), in the model dtype: shape (B,)."""
         weights = np.full(labels.shape, np.nan, dtype=self.dtype)
         for label, weight in self.class_weight.items():
             weights[labels == label] = weight
         if np.isnan(weights).any():
             missing = np.unique(labels[np.isnan(weights)]).tolist()
-            raise ValueError(f"class_weight {self.class_weight} has no weight for label(s) {missing}")
+            raise ValueError(f"{self.what}: class_weight {self.class_weight} has no weight for "
+                             f"label(s) {missing}")
         return weights
 
 

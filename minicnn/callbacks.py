@@ -53,6 +53,7 @@ import warnings
 import numpy as np
 
 from .progress import ProgressBar
+from .rollback import StepSnapshot, first_non_finite
 from .saving import load_model, save_model
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "NaNGuard", "TerminateOnNaN",
@@ -343,42 +344,51 @@ class ProgbarLogger(Callback):
 
 
 class NaNGuard(Callback):
-    """Stop training with a clear error when the loss becomes NaN or infinite.
+    """Stop training with a clear error when a step goes wrong, leaving the model as before it.
 
-    ``minicnn.trainer.train_step`` never applies an update whose loss is not finite, so
-    when this guard raises, the weights are those after the last good step. The one
-    thing the bad step did change is state updated in the forward pass
-    (BatchNormalization's moving mean and variance); the guard copies it before every
-    step and puts it back. That copy is a few vectors of one value per channel, into
-    arrays made once per ``fit``: it costs nothing next to a step.
+    A step goes wrong when its loss is NaN or infinite, or when its update leaves inf or
+    NaN in a parameter or in the optimizer's memory (a finite loss does not mean finite
+    weights: an update can overflow them). ``minicnn.trainer.train_step`` never applies
+    an update whose loss is not finite; an update that overflowed has been applied, so
+    the guard copies what a step changes before every step (parameters, optimizer
+    memory, BatchNormalization's moving statistics: ``minicnn.rollback.StepSnapshot``)
+    and puts it back before it raises. Either way the weights are those after the last
+    good step and the error names the epoch and the step.
     """
 
     def on_train_begin(self, logs=None):
         self.epoch = 0
-        self._state = [(array, array.copy()) for layer in self.model.layers
-                       for array in layer.state.values()]
+        self._before_step = StepSnapshot(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_begin(self, step, logs=None):
-        for array, saved in self._state:
-            np.copyto(saved, array)
+        self._before_step.save()
 
     def on_batch_end(self, step, logs=None):
         loss = (logs or {}).get("loss", 0.0)
-        if math.isfinite(loss):
+        what = self.params.get("what", "fit")
+        where = f"epoch {self.epoch + 1}, step {step + 1}/{self.params['steps']}"
+        if not math.isfinite(loss):
+            self._before_step.restore()
+            self._stop(step, loss, (
+                f"{what}: the loss is {loss} at {where}; training stopped before this step "
+                "changed the weights. Try a lower learning rate, and check the data (images "
+                "and labels) for NaN/inf values."))
             return
-        for array, saved in self._state:
-            np.copyto(array, saved)
-        self._stop(step, loss)
+        bad = first_non_finite(self.model)
+        if bad is not None:
+            self._before_step.restore()
+            self._stop(step, loss, (
+                f"{what}: the update at {where} made {bad} non-finite (inf or NaN) although "
+                f"the loss ({loss:.4g}) was finite: the update overflowed. It was undone (the "
+                "weights, the optimizer state and BatchNorm's statistics are those before this "
+                "step) and training stopped. Try a lower learning rate."))
 
-    def _stop(self, step, loss):
-        raise FloatingPointError(
-            f"{self.params.get('what', 'fit')}: the loss is {loss} at epoch {self.epoch + 1}, "
-            f"step {step + 1}/{self.params['steps']}; training stopped before this step changed "
-            "the weights. Try a lower learning rate, and check the data for NaN/inf values and "
-            "labels outside {0, 1}.")
+    def _stop(self, step, loss, message):
+        """The step was undone; end training (here: raise ``message``)."""
+        raise FloatingPointError(message)
 
 
 class TerminateOnNaN(NaNGuard):
@@ -401,7 +411,7 @@ class TerminateOnNaN(NaNGuard):
         super().__init__()
         self.raise_error = bool(raise_error)
 
-    def _stop(self, step, loss):
+    def _stop(self, step, loss, message):
         if self.raise_error:
             raise RuntimeError(f"NaN or Inf loss encountered at batch {step}. Loss value: "
                                f"{loss}. Terminating training immediately.")

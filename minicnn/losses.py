@@ -51,6 +51,11 @@ class BinaryCrossEntropy:
     Batch loss L = sum_i w_i l_i / B ("sum over batch size", Keras's default reduction),
     w_i = ``sample_weight`` (default 1), so dL/dz_i = w_i dl_i/dz_i / B.
 
+    Labels: y in [0, 1], 0/1 or soft (y = 0.8 is the cross-entropy against a target
+    that is 1 with probability 0.8, as Keras allows; the formulas above hold for any y
+    in [0, 1]). Labels outside [0, 1] are refused with a ValueError: -1/1 or a class 2
+    would give a "loss" that is not a cross-entropy and can go below 0.
+
     Shapes: logits (B,) or (B, 1); y and sample_weight (B,) or (B, 1). Computation is
     in the logits' dtype (float32 stays float32). ``forward`` returns a Python float
     and keeps what ``backward()`` needs; ``backward()`` returns dL/dlogits with the
@@ -105,6 +110,10 @@ class BinaryCrossEntropy:
             )
         batch = z.shape[0]
         y = self._column("y (labels)", y, batch, z.dtype)
+        outside = ~((y >= 0) & (y <= 1))  # NaN is outside too
+        if outside.any():
+            raise ValueError(f"BinaryCrossEntropy: y (labels) must be in [0, 1] (0/1, or soft "
+                             f"labels), found {np.unique(y[outside])[:5].tolist()}")
         w = None if sample_weight is None else self._column("sample_weight", sample_weight, batch, z.dtype)
         return z, y, w
 

@@ -14,20 +14,27 @@ NaN stop are callbacks (``minicnn.callbacks``).
 
 Inputs
 ------
-``x`` is either an array of images ``(N, H, W, C)`` with labels ``y`` of shape ``(N,)``
-or ``(N, 1)``, or any iterable of batches that has ``len()`` (a dataset): each batch is
-``(images, labels)`` or ``(images, labels, sample_weight)``; it is iterated once per
-epoch and shuffles itself. Images are cast to the model's dtype batch by batch (no
-scaling: divide uint8 images by 255 yourself, or let the dataset do it).
+``x`` is either an array of images ``(N, H, W, C)`` with labels ``y``, or any iterable
+of batches that has ``len()`` (a dataset): each batch is ``(images, labels)`` or
+``(images, labels, sample_weight)``; it is iterated once per epoch and shuffles itself.
+Images are cast to the model's dtype batch by batch (no scaling: divide uint8 images by
+255 yourself, or let the dataset do it).
+
+Outputs and labels
+------------------
+A model ending in ONE unit (``Dense(1)``) is binary: labels ``(N,)`` or ``(N, 1)`` in
+{0, 1}, ``predict`` gives P(class 1), shape (N, 1). A model ending in K >= 2 units
+(``Dense(K)``) has K classes: integer labels 0..K-1 with
+``loss="sparse_categorical_crossentropy"`` or one-hot rows (N, K) with
+``"categorical_crossentropy"``, and ``predict`` gives (N, K) rows that sum to 1. Labels
+are checked before the first update (``minicnn.targets`` has the rules).
 """
 
 import numpy as np
 
-from . import losses, optimizers, trainer
-from . import metrics as metrics_module
+from . import losses, optimizers, targets, trainer
 from .batches import Batches
 from .callbacks import History
-from .layers.activations import stable_sigmoid
 from .layers.base import Layer
 from .saving import load_model, save_model
 
@@ -121,9 +128,10 @@ class Sequential:
             layer.needs_input_grad = i > 0  # nothing below the first layer needs dL/dx
             shape = out
         self.output_shape = shape
-        # A model whose last layer is a Sigmoid already outputs probabilities;
-        # otherwise it outputs logits and predict() applies the sigmoid.
-        self.outputs_probabilities = type(self.layers[-1]).__name__ == "Sigmoid"
+        # A model whose last layer is a Sigmoid or a Softmax already outputs
+        # probabilities; otherwise it outputs logits and predict() applies the sigmoid
+        # (one unit) or the softmax (K units).
+        self.outputs_probabilities = type(self.layers[-1]).__name__ in targets.PROBABILITY_LAYERS
 
     def count_params(self):
         """Number of trainable parameters (the state arrays are not counted)."""
@@ -210,11 +218,23 @@ class Sequential:
             ``"adam"``, ``"sgd"`` or an object with ``step(params, grads)`` and a
             ``learning_rate`` attribute (``minicnn.optimizers.Adam(1e-4)``).
         loss : str or loss object
-            ``"binary_crossentropy"`` (on logits) or an object with
+            ``"binary_crossentropy"`` (one output unit), ``"sparse_categorical_crossentropy"``
+            (K units, integer labels) or ``"categorical_crossentropy"`` (K units, one-hot
+            labels), all on logits; or an object with
             ``forward(logits, y, sample_weight=None) -> float`` and ``backward()``.
         metrics : list, optional
-            Names (``"accuracy"``, ``"auc"``, ``"precision"``, ``"recall"``) or streaming
-            metric objects (``name``, ``reset()``, ``update(y_true, y_prob)``, ``result()``).
+            Names or streaming metric objects (``name``, ``reset()``,
+            ``update(y_true, y_prob)``, ``result()``). One unit: ``"accuracy"``,
+            ``"auc"``, ``"precision"``, ``"recall"``. K units: ``"accuracy"`` (argmax) and
+            ``"auc"`` (macro one-vs-rest), reported under those names, or Keras's
+            ``"categorical_accuracy"`` / ``"sparse_categorical_accuracy"``.
+
+        Raises
+        ------
+        ValueError
+            For a loss that does not fit the output (a softmax loss on one unit, the
+            binary loss on K units, a loss on logits after a Sigmoid or Softmax layer)
+            and for binary-only metrics on K units; the message says what to use.
         """
         self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
         if not hasattr(self.optimizer, "step"):
@@ -222,20 +242,40 @@ class Sequential:
         self.loss = losses.get(loss) if isinstance(loss, str) else loss
         if not (hasattr(self.loss, "forward") and hasattr(self.loss, "backward")):
             raise ValueError(f"loss {loss!r} has no forward/backward methods")
-        if self.outputs_probabilities and getattr(self.loss, "from_logits", False):
-            raise ValueError(
-                "the model ends with a Sigmoid layer (it outputs probabilities) but the loss "
-                "expects logits (from_logits=True); remove the Sigmoid (preferred: the fused "
-                "loss is more stable) or use BinaryCrossEntropy(from_logits=False)")
+        self._check_loss_fits_the_output()
         if metrics is None:
             metrics = []
         elif isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
-        self.metrics = [metrics_module.get_streaming_metric(m) for m in metrics]
+        self.metrics = [targets.streaming_metric(m, self.output_shape, self.loss) for m in metrics]
         names = [m.name for m in self.metrics]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"metric names must be unique and not 'loss', got {names}")
         return self
+
+    def _check_loss_fits_the_output(self):
+        k = targets.num_classes(self.output_shape)
+        softmax_loss = isinstance(self.loss, (losses.CategoricalCrossEntropy,
+                                              losses.SparseCategoricalCrossEntropy))
+        name = type(self.loss).__name__
+        if softmax_loss and (k is None or k < 2):
+            raise ValueError(
+                f"{name} needs K >= 2 output units (one logit per class), but the model "
+                f"outputs {(None,) + self.output_shape}: end it in Dense(K), or use "
+                "binary_crossentropy for one unit")
+        if isinstance(self.loss, losses.BinaryCrossEntropy) and k is not None and k > 1:
+            raise ValueError(
+                f"BinaryCrossEntropy takes one output unit (one logit per example), but the "
+                f"model has {k}: for {k} classes use loss='sparse_categorical_crossentropy' "
+                "(integer labels) or 'categorical_crossentropy' (one-hot labels)")
+        if self.outputs_probabilities and getattr(self.loss, "from_logits", False):
+            last = type(self.layers[-1]).__name__
+            plain = (name if softmax_loss else "CategoricalCrossEntropy" if last == "Softmax"
+                     else "BinaryCrossEntropy") + "(from_logits=False)"
+            raise ValueError(
+                f"the model ends with a {last} layer (it outputs probabilities) but the loss "
+                f"expects logits (from_logits=True); remove the {last} (preferred: the fused "
+                f"loss is more stable) or use {plain}")
 
     def _require_compiled(self, what):
         if self.optimizer is None or self.loss is None:
@@ -254,22 +294,45 @@ class Sequential:
             grad = layer.backward(grad)  # the first layer may return None: nobody needs it
 
     def probabilities(self, outputs):
-        """Outputs as probabilities: the sigmoid of logits, or the outputs of a Sigmoid."""
-        return outputs if self.outputs_probabilities else stable_sigmoid(outputs)
+        """Outputs as probabilities: the sigmoid of one logit, the softmax of K (rows sum
+        to 1), or the outputs themselves after a Sigmoid or Softmax layer
+        (``minicnn.targets.head``)."""
+        return targets.probabilities(self, outputs)
 
     def targets_like(self, outputs, labels, sample_weight=None, what="fit"):
-        """Labels and weights reshaped like the outputs ((B,) -> (B, 1)); ValueError if they differ."""
+        """Labels shaped for the loss, and weights as (B,); ValueError if they do not fit.
+
+        Binary outputs (B, 1): labels (B,) or (B, 1) become (B, 1). K-class outputs
+        (B, K): integer labels (B,) or (B, 1) and one-hot rows (B, K) stay as they are
+        (the sparse loss reads the integers, the categorical one the rows).
+        """
         labels = np.asarray(labels, dtype=self.dtype)
-        if labels.size != outputs.size:
+        batch = outputs.shape[0]
+        if outputs.ndim == 2 and outputs.shape[1] > 1:
+            if labels.shape not in ((batch,), (batch, 1), outputs.shape):
+                raise ValueError(f"{what}: labels of shape {labels.shape} do not fit the model "
+                                 f"output of shape {outputs.shape}: give integer labels "
+                                 f"({batch},) or one-hot rows {outputs.shape}")
+        elif labels.size != outputs.size:
             raise ValueError(f"{what}: labels of shape {labels.shape} do not match the model "
                              f"output of shape {outputs.shape}")
+        else:
+            labels = labels.reshape(outputs.shape)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=self.dtype).reshape(outputs.shape)
-        return labels.reshape(outputs.shape), sample_weight
+            sample_weight = np.asarray(sample_weight, dtype=self.dtype).reshape(-1)
+            if sample_weight.shape[0] != batch:
+                raise ValueError(f"{what}: {sample_weight.shape[0]} sample weights for a batch "
+                                 f"of {batch} examples")
+        return labels, sample_weight
+
+    def check_labels(self, y, name="y"):
+        """Raise ValueError (naming ``name``) unless labels ``y`` fit this model (``minicnn.targets``)."""
+        targets.check_labels(y, self.output_shape, self.loss, self.metrics, name)
 
     def _batches(self, x, y=None, sample_weight=None, batch_size=32, what="fit", **options):
         return Batches(x, y, sample_weight, batch_size=batch_size, dtype=self.dtype,
-                       example_shape=self.input_shape, what=what, **options)
+                       example_shape=self.input_shape, what=what,
+                       check_labels=self.check_labels, **options)
 
     # --- training -----------------------------------------------------------------------
     def train_on_batch(self, x, y, sample_weight=None):
@@ -289,13 +352,21 @@ class Sequential:
         x : array (N, H, W, C) or iterable of batches with len()
             See the module docstring. A dataset is iterated once per epoch and
             shuffles itself (``shuffle`` and ``batch_size`` then do not apply).
-        y : array (N,) or (N, 1), optional
-            Labels in {0, 1}; required with an array ``x``.
+        y : array, optional
+            Required with an array ``x``. One output unit: (N,) or (N, 1) in {0, 1}
+            (soft labels in [0, 1] also train, without the binary metrics). K units:
+            integers 0..K-1, (N,) or (N, 1), for the sparse loss; one-hot rows (N, K)
+            for the categorical one. Checked before the first update: a ValueError
+            names ``y`` and the values that do not fit (``minicnn.targets``); a
+            dataset's labels are checked batch by batch, the error naming the epoch
+            and the step.
         validation_data : (x_val, y_val), (x_val, y_val, w_val) or iterable of batches
             Evaluated after each epoch (``training=False``); gives the ``val_`` entries.
         class_weight : dict, optional
-            ``{0: w0, 1: w1}``: each training example's loss is multiplied by the
-            weight of its class (the loss stays the mean over the batch).
+            ``{class: weight}`` for every class (``{0: w0, 1: w1}`` for a binary model,
+            K entries for K classes): each training example's loss is multiplied by
+            the weight of its class, its label or the argmax of its one-hot row (the
+            loss stays the mean over the batch).
         shuffle : bool
             Shuffle arrays each epoch with a ``numpy.random.Generator``.
         callbacks : list of Callback
@@ -319,9 +390,13 @@ class Sequential:
 
         Raises
         ------
+        ValueError
+            For labels that do not fit the model (see ``y``), before any update.
         FloatingPointError
-            When the loss becomes NaN or inf; raised before that step changes any
-            weight, naming the epoch and step (``minicnn.callbacks.NaNGuard``).
+            When the loss becomes NaN or inf, or an update leaves inf or NaN in the
+            weights or the optimizer's state (it overflowed); naming the epoch and the
+            step, with the model as it was before that step
+            (``minicnn.callbacks.NaNGuard``).
 
         Notes
         -----
@@ -338,11 +413,11 @@ class Sequential:
             raise ValueError(f"fit: initial_epoch must be an integer >= 0, got {initial_epoch!r}")
         rng = np.random.default_rng(seed) if seed is not None else self.rng
         batches = self._batches(x, y, None, batch_size, "fit", shuffle=shuffle, rng=rng,
-                                class_weight=class_weight)
+                                class_weight=class_weight, name_epochs=True)
         validation = None
         if validation_data is not None:
             validation = self._batches(*_split_validation(validation_data), batch_size,
-                                       "fit(validation_data)")
+                                       "fit(validation_data)", name_epochs=True)
         return trainer.fit(self, batches, epochs, validation, callbacks, verbose,
                            initial_epoch=int(initial_epoch))
 
@@ -375,11 +450,12 @@ class Sequential:
         return np.concatenate(outputs)
 
     def predict(self, x, batch_size=32, verbose=0, callbacks=None):
-        """Probabilities for ``x``: shape (N, 1) for a binary model, model dtype.
+        """Probabilities for ``x``: (N, 1) for a binary model, (N, K) for K classes; model dtype.
 
-        A model that ends in logits (the usual case, trained with the fused loss) gets
-        a stable sigmoid applied; one that ends in a Sigmoid layer is returned as is.
-        With an iterable of batches, only the images of each batch are used.
+        A model that ends in logits (the usual case, trained with a fused loss) gets a
+        stable sigmoid applied to one unit, a stable softmax to K units (each row then
+        sums to 1); one that ends in a Sigmoid or Softmax layer is returned as is. With
+        an iterable of batches, only the images of each batch are used.
         """
         return self.probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose,
                                                       callbacks=callbacks))

@@ -36,13 +36,13 @@ of a ``MaxPool`` never win the max in ONNX either.
 
 The head
 --------
-Most minicnn models end in a logit and ``predict`` applies the sigmoid (the loss was on
-logits). The export appends the same head, so the ONNX output IS ``predict``'s: a
-``Sigmoid``, unless the model already ends in probabilities (``model.outputs_probabilities``,
-the very flag ``predict`` reads: a final ``Sigmoid`` layer), and a ``Softmax`` over the
-last axis instead for a multi-unit output whose loss says it was trained on softmax
-logits (a loss object with ``activation = "softmax"``; minicnn's binary loss is a
-sigmoid loss, so today that is for a future categorical loss).
+Most minicnn models end in logits and ``predict`` applies the sigmoid (one unit) or the
+softmax (K units; the losses were on logits). The export appends the same head, so the
+ONNX output IS ``predict``'s: it asks the very function ``predict`` asks,
+``minicnn.targets.head``. A ``Sigmoid`` for one unit; a ``Softmax`` over the last axis
+for K >= 2 units or a loss that says it was trained on softmax logits (a loss object
+with ``activation = "softmax"``); nothing when the model already ends in probabilities
+(a final ``Sigmoid`` or ``Softmax`` layer, whose own converter wrote that op).
 
 Adding a layer
 --------------
@@ -71,6 +71,7 @@ import tempfile
 
 import numpy as np
 
+from . import targets
 from .kernels.im2col import conv_output_size
 from .layers.activations import ReLU, Sigmoid
 from .layers.conv import Conv2D
@@ -78,6 +79,7 @@ from .layers.dense import Dense, Flatten
 from .layers.dropout import Dropout
 from .layers.normalization import BatchNormalization
 from .layers.pooling import GlobalAveragePooling2D, MaxPool2D
+from .layers.softmax import Softmax
 
 __all__ = ["export", "read_metadata", "register", "CONVERTERS", "GraphBuilder", "ExportError",
            "OPSET"]
@@ -253,6 +255,14 @@ def _sigmoid(layer, graph, x):
     return graph.node("Sigmoid", [x])
 
 
+@register(Softmax)
+def _softmax(layer, graph, x):
+    # minicnn's Softmax runs along the last axis of ITS layout: the units of a flat
+    # tensor, the channels of an NHWC image, which are ONNX's axis 1 once in NCHW.
+    axis = 1 if graph.current_layout == "NCHW" else -1
+    return graph.node("Softmax", [x], axis=axis)
+
+
 @register(Dropout)
 def _dropout(layer, graph, x):
     return x  # identity at inference: no node at all
@@ -263,14 +273,10 @@ def _dropout(layer, graph, x):
 def _head(model):
     """The op that turns the model's outputs into ``predict``'s, or None.
 
-    ``predict`` decides by ``model.outputs_probabilities`` (the last layer is a
-    probability layer); so does the export, so the two can never disagree.
+    ``predict`` decides by ``minicnn.targets.head``; so does the export, so the two can
+    never disagree.
     """
-    if model.outputs_probabilities:
-        return None
-    if getattr(model.loss, "activation", None) == "softmax" and model.output_shape[-1] > 1:
-        return "Softmax"
-    return "Sigmoid"
+    return {None: None, "sigmoid": "Sigmoid", "softmax": "Softmax"}[targets.head(model)]
 
 
 def _check_metadata(metadata):

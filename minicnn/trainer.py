@@ -39,9 +39,11 @@ __all__ = ["train_step", "fit", "evaluate", "predict_logits", "RunningLogs", "In
 def train_step(model, images, labels, sample_weight=None):
     """One optimizer step on one batch; returns ``(outputs, labels, loss)``.
 
-    ``labels`` come back shaped like ``outputs``. A loss that is not finite skips the
-    backward pass and the update, so it never reaches the weights (``NaNGuard`` then
-    stops ``fit``).
+    ``labels`` come back as the loss took them (``Sequential.targets_like``): shaped like
+    ``outputs`` for one unit, as given for K units (integers or one-hot rows). A loss
+    that is not finite skips the backward pass and the update, so it never reaches the
+    weights; an update that leaves inf or NaN in the weights is undone by ``NaNGuard``,
+    which then stops ``fit`` either way.
     """
     outputs = model.forward(images, training=True)
     labels, sample_weight = model.targets_like(outputs, labels, sample_weight)
@@ -184,7 +186,8 @@ def train_epoch(model, batches, callbacks, interrupts):
 def train_on_batch(model, images, labels, sample_weight=None):
     """One step on one batch, with fit's safety (NaN stop, Ctrl-C); returns the loss."""
     batches = Batches(images, labels, sample_weight, batch_size=max(len(images), 1),
-                      dtype=model.dtype, example_shape=model.input_shape, what="train_on_batch")
+                      dtype=model.dtype, example_shape=model.input_shape, what="train_on_batch",
+                      check_labels=model.check_labels)
     guard = NaNGuard()
     guard.set_model(model)
     guard.set_params({"steps": 1, "what": "train_on_batch"})

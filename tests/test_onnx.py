@@ -253,18 +253,62 @@ def test_import_minicnn_needs_no_onnx_and_the_error_says_what_to_install(tmp_pat
     assert not os.path.exists(tmp_path / "m.onnx")
 
 
-def test_softmax_head_for_a_loss_on_softmax_logits(tmp_path):
-    # No minicnn loss is a softmax loss yet; the hook is a loss with activation="softmax".
-    class SoftmaxLoss:
+def softmax_rows(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_softmax_head_for_k_logits_and_for_a_loss_on_softmax_logits(tmp_path):
+    model = Sequential([Flatten(), Dense(3)], input_shape=(2, 2, 1), seed=0)
+    x = np.random.default_rng(0).normal(size=(4, 2, 2, 1)).astype(np.float32)
+    expected = softmax_rows(model.predict_logits(x))
+    # K = 3 logit units: predict applies the softmax, with or without a loss; so does ONNX.
+    for loss in (None, "sparse_categorical_crossentropy", "categorical_crossentropy"):
+        if loss is not None:
+            model.compile(loss=loss)
+        path = mo.export(model, tmp_path / "m.onnx")
+        assert [n.op_type for n in onnx.load(path).graph.node][-1] == "Softmax"
+        got = run_onnx(path, x)
+        np.testing.assert_allclose(got, expected, atol=TOLERANCE)
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(got, model.predict(x), atol=TOLERANCE)
+
+    class SoftmaxLoss:  # a loss of one's own that says it was trained on softmax logits
         activation = "softmax"
 
-    model = Sequential([Flatten(), Dense(3)], input_shape=(2, 2, 1), seed=0)
     model.loss = SoftmaxLoss()
-    x = np.random.default_rng(0).normal(size=(4, 2, 2, 1)).astype(np.float32)
-    got = run_onnx(mo.export(model, tmp_path / "m.onnx"), x)
-    z = model.predict_logits(x)
-    expected = np.exp(z - z.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(got, expected / expected.sum(axis=1, keepdims=True), atol=TOLERANCE)
-    model.loss = None  # a binary (sigmoid) model: the sigmoid predict applies
-    np.testing.assert_allclose(run_onnx(mo.export(model, tmp_path / "s.onnx"), x),
+    np.testing.assert_allclose(run_onnx(mo.export(model, tmp_path / "c.onnx"), x), expected,
+                               atol=TOLERANCE)
+
+
+def test_a_trained_softmax_model_matches_predict_and_gets_no_second_softmax(tmp_path):
+    from minicnn.layers import Softmax
+    from minicnn.losses import CategoricalCrossEntropy
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(24, 6, 6, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 24)
+    model = Sequential([Conv2D(4, 3), BatchNormalization(), ReLU(), MaxPool2D(2), Flatten(),
+                        Dense(3), Softmax()], input_shape=(6, 6, 1), seed=0)
+    model.compile("adam", loss=CategoricalCrossEntropy(from_logits=False))
+    model.fit(x, np.eye(3)[y], epochs=2, batch_size=8, verbose=0)
+    path = export_and_compare(model, tmp_path, x)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ops.count("Softmax") == 1 and ops[-2:] == ["Softmax", "Identity"]  # the layer's own
+    np.testing.assert_allclose(run_onnx(path, x).sum(axis=1), 1.0, atol=1e-6)
+    # The same model without its Softmax layer, trained on logits, gets the Softmax head.
+    logits = Sequential(model.layers[:-1], input_shape=(6, 6, 1), seed=0)
+    logits.set_weights(model.get_weights())
+    logits.compile("adam", loss="sparse_categorical_crossentropy")
+    np.testing.assert_allclose(run_onnx(mo.export(logits, tmp_path / "l.onnx"), x),
                                model.predict(x), atol=TOLERANCE)
+
+
+def test_a_softmax_over_image_channels_uses_the_channel_axis_of_nchw(tmp_path):
+    from minicnn.layers import Softmax
+
+    # Conv2D leaves the graph in NCHW; minicnn's Softmax is over the last axis (channels).
+    model = Sequential([Conv2D(3, 3, padding="same"), Softmax(), Conv2D(2, 1), Flatten(),
+                        Dense(1)], input_shape=(5, 5, 2), seed=0)
+    x = np.random.default_rng(2).normal(size=(3, 5, 5, 2)).astype(np.float32)
+    export_and_compare(model, tmp_path, x)

@@ -1,9 +1,9 @@
 """A 3-class model learns a planted pattern with the softmax losses (the library part of issue 17).
 
-Uses only what ``Sequential`` already does for any loss: ``fit`` passes one-hot labels of
-the output's shape to the loss and back-propagates its gradient. The K-class niceties of
+Uses only what ``Sequential`` does for any loss: ``fit`` passes one-hot labels of the
+output's shape to the loss and back-propagates its gradient. The K-class niceties of
 ``fit`` (class_weight for K classes, integer labels, K-class metrics, ``predict`` with a
-softmax) are not exercised here.
+softmax) are exercised in ``tests/test_model_multiclass.py``.
 """
 
 import numpy as np

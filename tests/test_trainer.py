@@ -150,7 +150,8 @@ def test_class_weight_gives_the_hand_computed_weighted_loss():
     w = np.where(y == 1, 3.0, 0.25)
     assert history.history["loss"][0] == pytest.approx(np.mean(w * per_example), rel=1e-5)
     _, labels_seen, weights_seen = model.loss.calls[0]  # the batch is shuffled
-    np.testing.assert_array_equal(weights_seen, np.where(labels_seen == 1, 3.0, 0.25))
+    assert weights_seen.shape == (12,)  # one weight per example, whatever the labels' shape
+    np.testing.assert_array_equal(weights_seen, np.where(labels_seen.ravel() == 1, 3.0, 0.25))
     # and it differs from the unweighted loss: the weights were really used
     assert abs(np.mean(w * per_example) - np.mean(per_example)) > 1e-3
 
