@@ -214,6 +214,8 @@ def smoothed(one_hot, s):
 
 
 def draw_case(rng, batch, k, scale):
+    """Logits of spread ``scale`` (at most 3 in the gradient checks: a saturated softmax has
+    gradients too small for central differences to resolve to 1e-6; extremes are tested apart)."""
     logits = rng.standard_normal((batch, k)) * scale
     labels = rng.integers(0, k, batch)
     return logits, labels, np.eye(k)[labels]
@@ -222,7 +224,7 @@ def draw_case(rng, batch, k, scale):
 @FAST
 @given(batch=st.integers(1, 12), k=st.integers(2, 10), smoothing=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
        weighted=st.booleans(), class_weighted=st.booleans(), soft=st.booleans(),
-       scale=st.floats(0.1, 10.0), seed=st.integers(0, 2**16))
+       scale=st.floats(0.1, 3.0), seed=st.integers(0, 2**16))
 def test_categorical_gradient_matches_central_differences(batch, k, smoothing, weighted, class_weighted,
                                                          soft, scale, seed):
     rng = np.random.default_rng(seed)
@@ -237,7 +239,7 @@ def test_categorical_gradient_matches_central_differences(batch, k, smoothing, w
 
 @FAST
 @given(batch=st.integers(1, 12), k=st.integers(2, 10), smoothing=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
-       weighted=st.booleans(), column=st.booleans(), scale=st.floats(0.1, 10.0), seed=st.integers(0, 2**16))
+       weighted=st.booleans(), column=st.booleans(), scale=st.floats(0.1, 3.0), seed=st.integers(0, 2**16))
 def test_sparse_gradient_matches_central_differences(batch, k, smoothing, weighted, column, scale, seed):
     rng = np.random.default_rng(seed)
     logits, labels, _ = draw_case(rng, batch, k, scale)

@@ -26,7 +26,9 @@ def test_relu_gradient_matches_central_differences(shape, seed):
 @FAST
 @given(shape=shapes, scale=st.floats(0.1, 8.0), seed=st.integers(0, 2**16))
 def test_sigmoid_gradient_matches_central_differences(shape, scale, seed):
-    x = np.random.default_rng(seed).standard_normal(shape) * scale
+    # |x| <= 6: further out sigmoid'(x) < 2.5e-3 and f(x +- eps) agree in so many digits that a
+    # central difference cannot resolve the slope to 1e-6 (saturation is tested on its own).
+    x = np.clip(np.random.default_rng(seed).standard_normal(shape) * scale, -6.0, 6.0)
     assert gradient_check(Sigmoid(), x, seed=seed)["x"] < 1e-6
 
 
