@@ -152,6 +152,8 @@ def test_predict_applies_the_saved_preprocessing(chest_run):
     """predict standardizes like training did; a model saved without the key means [0, 1]."""
     from minicnn.model import Sequential
     from minicnn.data import PerImageStandardization, decode_image
+    from minicnn.tta import predict_averaged
+    from chest_xray.training import tta_views
 
     tmp_path, _ = chest_run
     model = Sequential.load(str(tmp_path / "run" / "model.npz"))
@@ -160,10 +162,20 @@ def test_predict_applies_the_saved_preprocessing(chest_run):
     raw = decode_image(image, (40, 40), "grayscale").astype("float32")[None]
     expected = {"standardize": float(model.predict(PerImageStandardization()(raw))[0, 0]),
                 "rescale": float(model.predict(raw / 255.0)[0, 0])}
-    old = dict(model.metadata)
+    # The run's own model was saved with test-time augmentation: predict averages the same views.
+    assert model.metadata["tta"] is True
+    views = tta_views(model.metadata["fill_mode"])
+    averaged = float(predict_averaged(model, raw, views, PerImageStandardization())[0, 0])
+    pred = run(["predict", image, "--model", str(tmp_path / "run" / "model.npz"), "--out", "pred_tta"],
+               tmp_path)
+    assert pred.returncode == 0, pred.stderr[-3000:]
+    assert abs(float(pred.stdout.split("= ")[1].split()[0]) - averaged) < 5e-4
+    plain = dict(model.metadata, tta=False)   # one view: this test is about the preprocessing
+    model.save(str(tmp_path / "plain.npz"), metadata=plain)
+    old = dict(plain)
     del old["preprocess"]                      # as written before the option existed
     model.save(str(tmp_path / "old.npz"), metadata=old)
-    for path, kind in ((tmp_path / "run" / "model.npz", "standardize"), (tmp_path / "old.npz", "rescale")):
+    for path, kind in ((tmp_path / "plain.npz", "standardize"), (tmp_path / "old.npz", "rescale")):
         pred = run(["predict", image, "--model", str(path), "--out", f"pred_{kind}"], tmp_path)
         assert pred.returncode == 0, pred.stderr[-3000:]
         p = float(pred.stdout.split("= ")[1].split()[0])
