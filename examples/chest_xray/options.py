@@ -31,11 +31,12 @@ RECIPES = {
     },
     #: ``--recipe demo``: settings for the embedded 28x28 set, applied by itself when the data
     #: falls back to that set (or ``--data embedded``) and no recipe was chosen; chosen on
-    #: the validation split carved from its train/ (never on test/). At 28 px a film is a
-    #: thumbnail: no rotation, small zooms, the small "same"-padded CNN.
+    #: the validation split carved from its train/ (never on test/): at 28 px a film is a
+    #: thumbnail, and the small "same"-padded CNN without rotation or zoom validated best
+    #: (the stress test shows what the missing width zoom costs).
     "demo": {
         "model": "small", "image_size": 28, "color_mode": "grayscale", "epochs": 8,
-        "batch_size": 64, "learning_rate": 2e-3, "rotation": 0.0, "zoom": 0.1, "zoom_width": 0.2,
+        "batch_size": 64, "learning_rate": 2e-3, "rotation": 0.0, "zoom": 0.0, "zoom_width": 0.0,
         "crop_scale": 0.0, "translate": 0.0, "contrast": 0.1, "sharpness": 0.0,
     },
 }
