@@ -74,6 +74,9 @@ def train_evaluate_explain(args):
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
     val = evaluation.score(model, prepared.val, args)
+    if history.stopped and not np.isfinite(val.p).all():  # the weights overflowed before it
+        sys.exit(f"error: the model trained so far gives NaN on validation: nothing to "
+                 f"evaluate or report (history.csv and curves.png are in {out}/).")
     threshold = evaluation.choose_threshold(val, args.target_sensitivity, args.threshold)
     evaluation.save(model, out, prepared, args, threshold)
 
