@@ -23,7 +23,7 @@ OFFLINE = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("demo")
-    result = run(DEMO_ARGS, tmp_path, timeout=900, unset=("MINICNN_DATA",), env_extra=OFFLINE)
+    result = run(DEMO_ARGS, tmp_path, timeout=1800, unset=("MINICNN_DATA",), env_extra=OFFLINE)
     assert result.returncode == 0, result.stderr[-3000:]
     return tmp_path, result
 
