@@ -22,27 +22,29 @@ This rebuilds a well-known TensorFlow/Keras project (three conv blocks on the Ka
 
 Run it::
 
-    python examples/pneumonia.py                          # train, evaluate, report (16 epochs, 96x96)
+    python examples/pneumonia.py                          # train, evaluate, report (16 epochs, 96x96;
+                                                          # the 28x28 demo without data, see Data)
     python examples/pneumonia.py --recipe original        # the seed project's pipeline, for comparison
     python examples/pneumonia.py --limit 200 --epochs 1 --image-size 64   # a quick look
     python examples/pneumonia.py cv --folds 5             # patient-grouped 5-fold CV on train/
     python examples/pneumonia.py predict a.jpeg b.jpeg --model runs/<name>/model.npz
 
-Data: ``--data DIR`` (``{train,val,test}/{NORMAL,PNEUMONIA}``) or a MedMNIST ``.npz``; else
-``$MINICNN_DATA``; else ``./data/chest_xray``; else PneumoniaMNIST is downloaded.
+Data: ``--data DIR`` (``{train,val,test}/{NORMAL,PNEUMONIA}``), a MedMNIST ``.npz`` or
+``medmnist:SIZE`` (PneumoniaMNIST, downloaded once); else ``$MINICNN_DATA``; else
+``./data/chest_xray``; else the 28x28 set embedded in minicnn, with the demo's settings
+(``--recipe demo``): the whole story in a couple of minutes, nothing downloaded.
 ``python examples/pneumonia.py --help`` lists the commands, ``train --help`` every option.
 The steps below each call into ``chest_xray/`` beside this file, one module per part.
 """
 
 import os
 import sys
-import time
 
 import numpy as np
 
 from chest_xray import cv, data, evaluation, models, options, pictures, predict, training
 from chest_xray.data import DataError
-from chest_xray.outputs import write_history_csv
+from chest_xray.outputs import prepare_run_folder, write_history_csv
 from minicnn import plots
 
 
@@ -51,8 +53,7 @@ def train_evaluate_explain(args):
     prepared = data.find_and_split(args)
     class_weight = None if args.no_class_weights else data.keras_class_weights(prepared.train.labels)
     data.print_summary(prepared, class_weight)
-    out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S") + f"-{args.model}")
-    os.makedirs(out, exist_ok=True)
+    out = prepare_run_folder(args)  # --out; with --overwrite, the old run's files removed
     if args.folds:  # the `cv` command: K models on train/, none scored on test/
         return cv.cross_validate(prepared, args, out)
     rng = np.random.default_rng([args.seed, 3])  # which images the pictures show (steps 2, 6)
@@ -60,17 +61,24 @@ def train_evaluate_explain(args):
     # 2. Look at the data: raw samples and what augmentation does to them.
     figures = pictures.look_at_data(prepared, args, out, rng)
 
-    # 3. Train. Ctrl-C stops training; what was learned so far is evaluated and reported.
+    # 3. Train. Ctrl-C or a NaN loss stops training; what was learned so far is evaluated
+    # and reported.
     input_shape = (args.image_size, args.image_size, prepared.train.num_channels)
     model = models.build(args.model, input_shape, args.seed, args.learning_rate,
                          args.weight_decay)
     model.summary()
     history, train_seconds = training.train(model, prepared.train, prepared.val, args, class_weight)
+    if history.stopped:
+        prepared.notes.insert(0, history.stopped + " The results are those of the model "
+                              "before that step.")
     write_history_csv(os.path.join(out, "history.csv"), history)
     figures["Training curves"] = plots.training_curves(history, os.path.join(out, "curves.png"))
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
     val = evaluation.score(model, prepared.val, args)
+    if history.stopped and not np.isfinite(val.p).all():  # the weights overflowed before it
+        sys.exit(f"error: the model trained so far gives NaN on validation: nothing to "
+                 f"evaluate or report (history.csv and curves.png are in {out}/).")
     threshold = evaluation.choose_threshold(val, args.target_sensitivity, args.threshold)
     evaluation.save(model, out, prepared, args, threshold)
 
@@ -85,7 +93,9 @@ def train_evaluate_explain(args):
 
     # 7. Report: settings, data, results and every figure in one HTML file; the summary.
     evaluation.report(out, args, prepared, results, figures, threshold, history, train_seconds)
-    return 0
+    if prepared.kind == data.EMBEDDED:
+        print(data.demo_reminder())
+    return 1 if history.stopped else 0
 
 
 def main(argv=None):

@@ -67,11 +67,11 @@ and strings come back exactly: :func:`read_metadata` returns the dict.
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from . import targets
+from .files import atomic_write
 from .kernels.im2col import conv_output_size
 from .layers.activations import ReLU, Sigmoid
 from .layers.conv import Conv2D
@@ -387,16 +387,8 @@ def export(model, path, metadata=None):
         metadata = getattr(model, "metadata", None) or None
     proto = build_onnx_model(model, metadata)
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, prefix=".minicnn-onnx-", suffix=".onnx") as f:
+        f.write(proto.SerializeToString())
     return path
 
 

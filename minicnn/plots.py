@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from . import metrics as M
 from .display import to_display
+from .files import atomic_write
 from .explain import overlay
 
 __all__ = [
@@ -49,7 +50,9 @@ def _save(fig, path):
     if folder:
         os.makedirs(folder, exist_ok=True)
     # No "Software" text chunk: the PNG then holds pixels only (matplotlib writes its URL there).
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    # Written to a temporary file and renamed: a killed run never leaves half a PNG.
+    with atomic_write(path, prefix=".minicnn-plot-", suffix=".png") as f:
+        fig.savefig(f, format="png", dpi=DPI, metadata={"Software": None})
     return path
 
 

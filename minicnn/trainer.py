@@ -66,6 +66,10 @@ class RunningLogs:
         """Add one batch; returns the logs so far."""
         self.seen += outputs.shape[0]
         self.loss_sum += loss * outputs.shape[0]
+        if not math.isfinite(loss):
+            # The NaN guard (on_batch_end) stops fit with its message; the metrics would only
+            # refuse the NaN outputs first, with a less helpful one.
+            return {"loss": loss}
         probabilities = self.model.probabilities(outputs)
         for metric in self.model.metrics:
             metric.update(labels, probabilities)

@@ -6,7 +6,6 @@ whole into one fold. Fold k trains a fresh model (seed + k) on the other folds a
 its own: the spread of the K validation AUCs says how much one split's figure can be trusted.
 """
 
-import json
 import os
 
 import numpy as np
@@ -16,7 +15,7 @@ from minicnn.report import write_report
 
 from . import models
 from .data import DataError, keras_class_weights
-from .outputs import write_csv
+from .outputs import write_csv, write_json
 from .training import predict_probabilities, train
 
 
@@ -49,8 +48,8 @@ def cross_validate(prepared, args, out):
           "val_auc_std": float(aucs.std(ddof=1)) if len(aucs) > 1 else None}
     write_csv(os.path.join(out, "folds.csv"),
               ["fold", "n_train", "n_val", "best_epoch", "val_auc", "train_seconds"], rows)
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump({"cv": cv, "epochs": args.epochs, "image_size": args.image_size}, f, indent=2)
+    write_json(os.path.join(out, "metrics.json"),
+               {"cv": cv, "epochs": args.epochs, "image_size": args.image_size})
     write_report(os.path.join(out, "report.html"), settings=vars(args),
                  data_summary=prepared.summary, metrics={"cross-validation": cv}, figures=figures,
                  notes=prepared.notes + ["Cross-validation on train/ only; test/ was not used."],

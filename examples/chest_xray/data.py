@@ -18,6 +18,10 @@ reason for each step:
 5. ``--limit N``: at most N images per split, drawn per class in proportion (a quick look).
 6. Decode once into a memory-mapped cache (later runs reopen it in milliseconds).
 7. Validation carved out of ``train/`` by patient, stratified by class (``val_fraction``).
+
+The embedded 28x28 set (``minicnn.datasets.chest_xray``, the demo when no folder is found)
+keeps the Kaggle file names and official splits, so :func:`prepare_embedded` runs the same
+steps 2 to 7 on it (its duplicates were recorded when the file was built from the JPEGs).
 """
 
 import os
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minicnn import data as mdata
+from minicnn.datasets import chest_xray as embedded_set
 
 from . import pneumoniamnist
 from .patients import is_kaggle_name, patient_ids
@@ -40,7 +45,14 @@ KAGGLE_HELP = (
     "  https://www.kaggle.com/datasets/paultimothymooney/chest-xray-pneumonia  (or Mendeley Data,\n"
     "  'ZhangLabData'), unzip it so that chest_xray/{train,val,test}/{NORMAL,PNEUMONIA}/*.jpeg exist,\n"
     "  then run with --data path/to/chest_xray, or set MINICNN_DATA, or put it in ./data/chest_xray.\n"
-    "  A PneumoniaMNIST .npz file (https://zenodo.org/records/10519652) also works: --data file.npz")
+    "  A PneumoniaMNIST .npz file (https://zenodo.org/records/10519652) also works: --data file.npz,\n"
+    "  or --data medmnist:SIZE (28, 64, 128 or 224 pixels) to download it once into $MINICNN_HOME.")
+
+#: ``--data embedded``: the 28x28 set installed with minicnn (also the fallback, see resolve_data).
+EMBEDDED = "embedded"
+#: MedMNIST v2's published 28 px PneumoniaMNIST results (Yang et al., Scientific Data 2023,
+#: table of test AUC and accuracy), beside which the demo's figures stand.
+MEDMNIST_28_BASELINES = {"ResNet-18 (28)": {"auc": 0.944, "accuracy": 0.854}}
 
 
 class DataError(Exception):
@@ -51,13 +63,20 @@ def find_and_split(args):
     """Step 1: the data ``args`` point to, prepared and split by patient (a :class:`PreparedData`).
 
     Prints where the data came from. A Kaggle folder is read at ``--image-size`` (default
-    :data:`FOLDER_IMAGE_SIZE`), which is written back into ``args``; a ``.npz`` keeps its own size unless asked.
+    :data:`FOLDER_IMAGE_SIZE`), which is written back into ``args``; a ``.npz`` keeps its own size
+    unless asked; the embedded set is 28x28.
     """
     cache_dir = args.cache or os.path.join(mdata.minicnn_home(), "cache")
     if cache_dir != "memory":
         os.makedirs(cache_dir, exist_ok=True)
     kind, path, how = resolve_data(args.data, mdata.minicnn_home(), args.image_size)
-    print(f"Using {path} (from {how}).")
+    if how == "fallback":
+        print(DEMO_LINE)
+    else:
+        print(f"Using {path} (from {how}).")
+    if kind == EMBEDDED:
+        return prepare_embedded(args.image_size, args.color_mode, args.batch_size, args.seed,
+                                args.limit, args.val_fraction)
     if kind == "folder":
         args.image_size = args.image_size or FOLDER_IMAGE_SIZE
         return prepare_folder(path, args.image_size, args.color_mode, args.batch_size,
@@ -71,40 +90,69 @@ def find_and_split(args):
 # --------------------------------------------------------------------------------------
 # Where the data is.
 # --------------------------------------------------------------------------------------
-def resolve_data(arg, cache_dir, image_size):
-    """``("folder" | "npz", path, how it was found)`` for ``--data``, or raise DataError.
+DEMO_LINE = ("No chest X-ray data found (no --data, no $MINICNN_DATA, no ./data/chest_xray): "
+             "running the embedded 28x28 demo; for the full-size Kaggle set, see "
+             "'pneumonia.py train --help' (--data).")
 
-    Order: ``--data``; ``$MINICNN_DATA``; ``./data/chest_xray``; else download PneumoniaMNIST
-    at 224 pixels (or the smallest published size that is at least ``image_size``) into
-    ``cache_dir``.
-    """
-    candidates = []
+
+def uses_embedded(arg):
+    """Whether ``--data`` = ``arg`` resolves to the embedded set (asked for, or the fallback)."""
     if arg:
-        candidates.append((arg, "--data"))
+        return arg == EMBEDDED
+    return not os.environ.get("MINICNN_DATA") and not os.path.exists(os.path.join("data", "chest_xray"))
+
+
+def medmnist_size(arg, image_size):
+    """The PneumoniaMNIST size of ``--data medmnist:SIZE`` (or ``medmnist`` and ``--image-size``)."""
+    sizes = sorted(pneumoniamnist.MD5)
+    _, _, size = arg.partition(":")
+    if not size:
+        if image_size is None:
+            raise DataError(f"--data medmnist needs a size: medmnist:SIZE with SIZE one of "
+                            f"{sizes}, or --image-size SIZE")
+        size = str(image_size)
+    if not size.isdigit() or int(size) not in pneumoniamnist.MD5:
+        raise DataError(f"--data {arg}: PneumoniaMNIST is published at {sizes} pixels; "
+                        f"got {size!r} (use --image-size to resize one of them)")
+    return int(size)
+
+
+def resolve_data(arg, cache_dir, image_size):
+    """``("folder" | "npz" | "embedded", path, how it was found)`` for ``--data``, or raise DataError.
+
+    Order: ``--data`` (a folder, a ``.npz``, ``embedded``, or ``medmnist:SIZE``: PneumoniaMNIST
+    at SIZE pixels, downloaded into ``cache_dir`` once); ``$MINICNN_DATA``;
+    ``./data/chest_xray``; else the embedded 28x28 set (how = "fallback"). Nothing is ever
+    downloaded unless ``medmnist`` was asked for.
+    """
+    if arg == EMBEDDED:
+        return EMBEDDED, embedded_set.DATA_PATH, "--data embedded"
+    if arg and arg.split(":")[0] == "medmnist" and not os.path.exists(arg):
+        size = medmnist_size(arg, image_size)
+        try:
+            return "npz", pneumoniamnist.fetch(size, cache_dir=cache_dir), f"--data {arg}"
+        except (mdata.DownloadError, OSError) as error:
+            raise DataError(f"--data {arg}: the download of PneumoniaMNIST at {size}x{size} "
+                            f"failed:\n  {error}\n{KAGGLE_HELP}") from None
+    if arg:
+        path, how = arg, "--data"
     elif os.environ.get("MINICNN_DATA"):
-        candidates.append((os.environ["MINICNN_DATA"], "$MINICNN_DATA"))
+        path, how = os.environ["MINICNN_DATA"], "$MINICNN_DATA"
+    elif os.path.exists(os.path.join("data", "chest_xray")):
+        path, how = os.path.join("data", "chest_xray"), "./data/chest_xray"
     else:
-        candidates.append((os.path.join("data", "chest_xray"), "./data/chest_xray"))
-    for path, how in candidates:
-        if os.path.isfile(path) and path.endswith(".npz"):
-            return "npz", path, how
-        if os.path.isdir(path):
-            missing = [s for s in ("train", "test") if not os.path.isdir(os.path.join(path, s))]
-            if missing:
-                raise DataError(f"{how} {path!r} is a folder but has no {' or '.join(missing)}/ "
-                                f"sub-folder; the Kaggle layout is {{train,val,test}}/"
-                                f"{{NORMAL,PNEUMONIA}}.\n{KAGGLE_HELP}")
-            return "folder", path, how
-        if how != "./data/chest_xray":  # an explicit path that is wrong: say so, do not download
-            what = "is not a folder or a .npz file" if os.path.exists(path) else "does not exist"
-            raise DataError(f"{how} {path!r} {what}.\n{KAGGLE_HELP}")
-    size = next((s for s in (28, 64, 128, 224) if s >= (image_size or 224)), 224)
-    print(f"No chest X-ray folder found (no --data, no $MINICNN_DATA, no ./data/chest_xray): "
-          f"downloading PneumoniaMNIST at {size}x{size} into {cache_dir} ...")
-    try:
-        return "npz", pneumoniamnist.fetch(size, cache_dir=cache_dir), "download"
-    except (mdata.DownloadError, OSError) as error:
-        raise DataError(f"No data found and the download failed:\n  {error}\n{KAGGLE_HELP}") from None
+        return EMBEDDED, embedded_set.DATA_PATH, "fallback"
+    if os.path.isfile(path) and path.endswith(".npz"):
+        return "npz", path, how
+    if os.path.isdir(path):
+        missing = [s for s in ("train", "test") if not os.path.isdir(os.path.join(path, s))]
+        if missing:
+            raise DataError(f"{how} {path!r} is a folder but has no {' or '.join(missing)}/ "
+                            f"sub-folder; the Kaggle layout is {{train,val,test}}/"
+                            f"{{NORMAL,PNEUMONIA}}.\n{KAGGLE_HELP}")
+        return "folder", path, how
+    what = "is not a folder or a .npz file" if os.path.exists(path) else "does not exist"
+    raise DataError(f"{how} {path!r} {what}.\n{KAGGLE_HELP}")
 
 
 # --------------------------------------------------------------------------------------
@@ -171,7 +219,17 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
     for split, ds in found.items():
         if ds.class_names != class_names:
             raise DataError(f"{root}/{split} has classes {ds.class_names}, train/ has {class_names}")
+    return split_by_patient(found, root, mdata.find_duplicates, seed, limit, cache, val_fraction,
+                            source=f"{root} (Kaggle folder layout)")
 
+
+def split_by_patient(found, root, find_duplicates, seed, limit, cache, val_fraction, source):
+    """Steps 2 to 7 on ``found`` ({split: unshuffled Dataset with Kaggle file paths}).
+
+    ``find_duplicates(paths)`` returns the groups of byte-identical files; ``root`` is what
+    ``split.csv`` names files relative to (None: the paths as they are).
+    """
+    class_names = found["train"].class_names
     # Every file of every split, test first (so that a duplicate in test keeps its test copy).
     order = [s for s in ("test", "val", "train") if s in found]
     paths = [p for s in order for p in found[s].file_paths]
@@ -181,7 +239,7 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
         warnings.simplefilter("ignore")  # the summary counts them instead
         patients = patient_ids(paths)
     unknown_names = sum(not is_kaggle_name(p) for p in paths)
-    duplicates = mdata.find_duplicates(paths)
+    duplicates = find_duplicates(paths)
     groups = mdata.merge_duplicate_groups(patients, paths, duplicates)
     # Only redundant TRAINING copies go: test/ stays the complete official test set.
     keep = mdata.keep_first_mask(paths, duplicates) | (split_of != "train")
@@ -200,7 +258,10 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
         positions = positions[limit_indices(labels[positions], limit, rng)]
         first = int(np.flatnonzero(split_of == split)[0])      # `paths` offset of this split
         ds = found[split].subset(positions - first)
-        ds = ds.cache(None if cache == "memory" else cache)   # decode once; may drop bad files
+        try:
+            ds = ds.cache(None if cache == "memory" else cache)   # decode once; may drop bad files
+        except ValueError as error:  # e.g. a class none of whose files decodes (named)
+            raise DataError(f"cannot read {split}/ of {root or source}: {error}") from None
         datasets[split] = ds
         kept_paths[split] = ds.file_paths
     group_of = dict(zip(paths, groups.tolist()))
@@ -216,14 +277,14 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
                             trainval=trainval)
     for split, ds in (("train", prepared.train), ("val", prepared.val), ("test", prepared.test)):
         for path, label in zip(ds.file_paths, ds.labels):
-            prepared.rows.append((os.path.relpath(path, root), group_of[path],
-                                  class_names[label], split))
+            name = path if root is None else os.path.relpath(path, root)
+            prepared.rows.append((name, group_of[path], class_names[label], split))
 
     parts = {"train": prepared.train, "val (from train/)": prepared.val, "test": prepared.test}
     if prepared.official_val is not None:
         parts["official val/ (information only)"] = prepared.official_val
     prepared.summary = {
-        "source": f"{root} (Kaggle folder layout)",
+        "source": source,
         "files found": {s: _counts(found[s].labels, class_names) for s in order[::-1]},
         "images used": {name: _counts(ds.labels, class_names) for name, ds in parts.items()},
         "patients used": {name: len({group_of[p] for p in ds.file_paths})
@@ -248,6 +309,61 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
         prepared.notes.append(f"--limit {limit}: at most {limit} images per official split; "
                               "the figures are a quick look, not results.")
     return prepared
+
+
+def prepare_embedded(image_size, color_mode, batch_size, seed, limit, val_fraction):
+    """The embedded 28x28 set through the same patient split as a Kaggle folder (PreparedData).
+
+    Its file paths are the Kaggle ones (``train/NORMAL/IM-0115-0001.jpeg``), so patients,
+    the children shared with test/ and the duplicates (recorded from the source JPEGs when
+    the file was built) are handled exactly as in :func:`prepare_folder`.
+    """
+    if image_size not in (None, 28) or color_mode != "grayscale":
+        raise DataError(f"the embedded set is 28x28 grayscale; got --image-size {image_size} "
+                        f"--color-mode {color_mode}. For other sizes use --data DIR (the Kaggle "
+                        f"folder) or --data medmnist:SIZE.\n{KAGGLE_HELP}")
+    try:  # one read of the file, its checksum verified (load_dataset would read it per split)
+        splits = embedded_set.load_data(with_file_names=True)
+    except (ValueError, FileNotFoundError) as error:
+        raise DataError(str(error)) from None
+    found = {split: mdata.array_dataset(x, y, batch_size=batch_size, shuffle=False,
+                                        class_names=embedded_set.CLASS_NAMES["binary"],
+                                        file_paths=paths)
+             for split, (x, y, paths) in zip(SPLITS, splits)}
+
+    def find_duplicates(paths):  # the file was verified a moment ago: skip the second checksum
+        return embedded_set.find_duplicates(paths, sha256=None)
+
+    prepared = split_by_patient(
+        found, None, find_duplicates, seed, limit, "memory", val_fraction,
+        source="the embedded 28x28 demo set (minicnn.datasets.chest_xray: the 5,856 Kaggle "
+               "images at 28x28, official splits, file names kept)")
+    prepared.kind = EMBEDDED
+    prepared.summary["image size"] = "28x28 (the embedded demo set)"
+    prepared.summary["MedMNIST v2 baselines, 28 px, test"] = {
+        name: dict(row) for name, row in MEDMNIST_28_BASELINES.items()}
+    prepared.notes.insert(0, demo_note())
+    return prepared
+
+
+def demo_note():
+    """The report's and the console's statement that this is the 28 px demo, with the baselines."""
+    baselines = "; ".join(f"{name}: AUC {row['auc']:.3f}, accuracy {row['accuracy']:.3f}"
+                          for name, row in MEDMNIST_28_BASELINES.items())
+    return ("This is the 28x28 DEMO, run on the set embedded in minicnn (the Kaggle images "
+            "squashed to 28x28), with settings for 28 px (--recipe demo): a quick look at the "
+            "whole pipeline, not the full-size result. For comparison, MedMNIST v2's published "
+            f"PneumoniaMNIST baselines at 28 px on the same official test split: {baselines} "
+            "(MedMNIST crops each film to a square before resizing, so the pixels differ). "
+            "For the full-size set, run with --data path/to/chest_xray.")
+
+
+def demo_reminder():
+    """The console's last line after a demo run."""
+    baselines = "; ".join(f"{name} AUC {row['auc']:.3f}, accuracy {row['accuracy']:.3f}"
+                          for name, row in MEDMNIST_28_BASELINES.items())
+    return (f"This was the 28x28 demo (MedMNIST v2's 28 px baseline: {baselines}); for the "
+            f"full-size set use --data path/to/chest_xray.")
 
 
 def prepare_npz(path, image_size, color_mode, batch_size, seed, limit):

@@ -5,7 +5,6 @@ sensitivity reaches ``--target-sensitivity``), saved with the model, and only th
 official test split scored, once, at that threshold and at 0.5, with bootstrap 95% intervals.
 """
 
-import json
 import os
 import sys
 from collections import namedtuple
@@ -16,7 +15,7 @@ from minicnn import metrics
 from minicnn.report import write_report
 
 from . import stress
-from .outputs import write_csv
+from .outputs import write_csv, write_json
 from .training import RESCALE, predict_probabilities
 
 #: Labels ``y`` (N,) and predicted P(PNEUMONIA) ``p`` (N,) of one split, in the dataset's order.
@@ -42,14 +41,36 @@ def choose_threshold(val, target_sensitivity, fixed=None):
 
 
 def save(model, out, prepared, args, threshold):
-    """``model.npz`` with all that ``predict`` needs, and ``split.csv`` (every image used, by split)."""
-    model.save(os.path.join(out, "model.npz"), metadata={
+    """``model.npz`` with all that ``predict`` needs, ``model.onnx`` with the same metadata (when
+    the onnx package is there), and ``split.csv`` (every image used, by split)."""
+    metadata = {
         "threshold": threshold, "class_names": prepared.class_names,
         "image_size": [args.image_size, args.image_size], "color_mode": args.color_mode,
         "preprocess": args.preprocess, "rescale": RESCALE, "model": args.model,
         "target_sensitivity": args.target_sensitivity, "tta": bool(args.tta),
-        "fill_mode": args.fill_mode})
+        "fill_mode": args.fill_mode}
+    model.save(os.path.join(out, "model.npz"), metadata=metadata)
+    export_onnx(model, os.path.join(out, "model.onnx"), metadata)
     write_csv(os.path.join(out, "split.csv"), ["file", "patient", "label", "split"], prepared.rows)
+
+
+def export_onnx(model, path, metadata):
+    """``model.onnx``: the model for onnxruntime or Netron, taking the PREPROCESSED images.
+
+    The graph maps what ``model.predict`` takes to P(PNEUMONIA); the metadata says how to get
+    there from a film (``image_size``, ``color_mode``, ``preprocess``: "standardize" is each
+    image to mean 0 and std 1, "rescale" is pixels times ``rescale``) and the ``threshold``.
+    Without the onnx package: a one-line note, nothing written.
+    """
+    from minicnn import onnx as minicnn_onnx
+
+    try:
+        minicnn_onnx.export(model, path, metadata={
+            **metadata, "input": "NHWC float32 images, preprocessed as 'preprocess' says",
+            "output": f"P({metadata['class_names'][1]}); predict it when >= threshold"})
+    except ImportError:
+        print("note: the onnx package is not installed, so no model.onnx was written "
+              "(pip install onnx)")
 
 
 def summarize(scores, threshold, args):
@@ -83,8 +104,8 @@ def evaluate(model, prepared, args, threshold, val, test, history, train_seconds
 
 
 def write_metrics(results, out):
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    """``metrics.json``, written whole or not at all."""
+    write_json(os.path.join(out, "metrics.json"), results)
 
 
 def report(out, args, prepared, results, figures, threshold, history, train_seconds):

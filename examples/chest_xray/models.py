@@ -1,4 +1,4 @@
-"""The two models of the example: the original project's CNN and a batch-normalised variant.
+"""The models of the example: the original project's CNN, a batch-normalised variant, and a small CNN for 28 px.
 
 Both end in one logit (no sigmoid): :func:`build` compiles them with
 ``BinaryCrossEntropy(from_logits=True)``, and ``Sequential.predict`` turns the logit into
@@ -59,8 +59,29 @@ def batchnorm_cnn(input_shape=(224, 224, 3), seed=None):
     )
 
 
+def small_cnn(input_shape=(28, 28, 1), seed=None):
+    """A small CNN for the 28x28 demo: "same" convolutions, so a 28 px film keeps a 7x7 map.
+
+    Conv2D(32,3,same) BN ReLU MaxPool2D(2), Conv2D(64,3,same) BN ReLU MaxPool2D(2),
+    Conv2D(128,3,same) BN ReLU, GlobalAveragePooling2D, Dropout(0.3), Dense(1): at 28x28 the
+    maps are 28 -> 14 -> 7, and the last one (7x7x128) is Grad-CAM's. The two other models
+    use "valid" convolutions, which shrink a 28 px film to 1x1 (baseline) or below
+    (batchnorm). BatchNormalization momentum 0.9, as in :func:`batchnorm_cnn`.
+    """
+    def block(filters, pool=True):
+        layers = [Conv2D(filters, 3, padding="same", use_bias=False),
+                  BatchNormalization(momentum=0.9), ReLU()]
+        return layers + [MaxPool2D(2)] if pool else layers
+
+    return Sequential(
+        block(32) + block(64) + block(128, pool=False)
+        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(1)],
+        input_shape=input_shape, seed=seed,
+    )
+
+
 #: ``--model`` name -> builder.
-MODELS = {"baseline": original_cnn, "batchnorm": batchnorm_cnn}
+MODELS = {"baseline": original_cnn, "batchnorm": batchnorm_cnn, "small": small_cnn}
 
 
 def build(name, input_shape, seed, learning_rate, weight_decay=0.0):

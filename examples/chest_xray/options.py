@@ -5,8 +5,12 @@ is ``cv --folds K`` (the spelling from before the commands existed).
 """
 
 import argparse
+import math
+import os
 
+from . import data
 from .models import MODELS
+from .outputs import RUN_FILES
 from .training import PREPROCESSING
 
 COMMANDS = ("train", "cv", "predict")
@@ -27,6 +31,17 @@ RECIPES = {
         "fill_mode": "reflect", "no_class_weights": True, "keep": "last", "threshold": 0.5,
         "tta": False,
     },
+    #: ``--recipe demo``: settings for the embedded 28x28 set, applied by itself when the data
+    #: falls back to that set (or ``--data embedded``) and no recipe was chosen; chosen on
+    #: the validation split carved from its train/ (never on test/): at 28 px a film is a
+    #: thumbnail, and the small "same"-padded CNN without rotation or zoom validated best
+    #: (the stress test shows what the missing width zoom costs).
+    "demo": {
+        "model": "small", "image_size": 28, "color_mode": "grayscale", "epochs": 8,
+        "batch_size": 64, "learning_rate": 2e-3, "rotation": 0.0, "zoom": 0.0, "zoom_width": 0.0,
+        "crop_scale": 0.0, "translate": 0.0, "contrast": 0.1, "sharpness": 0.0,
+        "tta": False,   # the demo's settings were chosen without test-time augmentation
+    },
 }
 
 
@@ -45,10 +60,13 @@ def _training_options(p, folds_default, folds_help):
                    help="default: this example's recipe; original: the seed project's pipeline "
                    "(RGB 224 px, 3 epochs, [0, 1], no class weights, threshold 0.5); other options "
                    "given override the recipe's values")
-    p.add_argument("--data", help="Kaggle chest_xray folder or a MedMNIST .npz file (default: "
-                   "$MINICNN_DATA, else ./data/chest_xray, else PneumoniaMNIST is downloaded)")
+    p.add_argument("--data", help="Kaggle chest_xray folder, a MedMNIST .npz file, "
+                   "'medmnist:SIZE' (PneumoniaMNIST at 28, 64, 128 or 224 px, downloaded once), "
+                   "or 'embedded' (default: $MINICNN_DATA, else ./data/chest_xray, else the "
+                   "embedded 28x28 demo set with --recipe demo)")
     p.add_argument("--model", default="batchnorm", choices=sorted(MODELS),
-                   help="batchnorm: BN + global pooling; baseline: the original CNN")
+                   help="batchnorm: BN + global pooling; baseline: the original CNN; small: "
+                   "a small CNN for 28 px (the demo)")
     p.add_argument("--epochs", type=int, default=16, help="passes over the training images")
     p.add_argument("--image-size", type=int, default=None,
                    help="square size in pixels (default 96 for a folder; a .npz keeps its own size)")
@@ -106,6 +124,8 @@ def _training_options(p, folds_default, folds_help):
     p.add_argument("--limit", type=int, default=None, help="at most N images per split (quick look)")
     p.add_argument("--folds", type=int, default=folds_default, help=folds_help)
     p.add_argument("--out", help="output folder (default runs/<time>-<model>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (without it such an --out is refused)")
     p.add_argument("--cache", default=None,
                    help="folder of the decoded-image cache (default $MINICNN_HOME/cache; "
                    "'memory' for none on disk)")
@@ -160,6 +180,65 @@ def _check(p, args):
         p.error("--threshold must be in [0, 1]")
 
 
+#: The largest ``--image-size``: the baseline's dense layer grows with the square of the size
+#: (at 512 px it already holds 250 million weights, 1 GB).
+MAX_IMAGE_SIZE = 512
+
+
+def _writable_folder_problem(path):
+    """Why ``path`` cannot be (or become) a folder we write into; None when it can."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        return "is a file, not a folder"
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):  # the nearest part of the path that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"cannot be created: {existing!r} is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"is not writable ({existing!r} is read-only)"
+    return None
+
+
+def _check_numbers(p, args):
+    """Every numeric option in range, before any work: ``p.error`` (exit 2) names the option."""
+    floats = ("learning_rate", "weight_decay", "val_fraction", "target_sensitivity", "rotation",
+              "zoom", "zoom_width", "crop_scale", "translate", "contrast", "brightness",
+              "sharpness", "threshold")
+    for name in floats:
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            p.error(f"--{name.replace('_', '-')} must be a finite number; got {value}")
+    if args.learning_rate <= 0:
+        p.error(f"--learning-rate must be > 0; got {args.learning_rate}")
+    for name in ("rotation", "zoom", "zoom_width", "contrast"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')} must be >= 0 (0 turns it off); "
+                    f"got {getattr(args, name)}")
+    if args.zoom >= 1 or args.zoom_width >= 1 or args.contrast >= 1:
+        p.error("--zoom, --zoom-width and --contrast must be below 1 (a factor of 1 can zoom "
+                "a film to nothing or flatten it to one grey)")
+    if args.bootstrap < 0 or args.seed < 0:
+        p.error(f"--bootstrap must be >= 0 (0: no intervals) and --seed >= 0; got "
+                f"{args.bootstrap} and {args.seed}")
+    size = args.image_size
+    if size is not None and not 1 <= size <= MAX_IMAGE_SIZE:
+        p.error(f"--image-size must be in [1, {MAX_IMAGE_SIZE}] pixels; got {size}")
+    if size is not None:
+        try:  # the smallest size each model takes follows from its layers: ask them
+            MODELS[args.model](input_shape=(size, size, 1), seed=0)
+        except ValueError as error:
+            p.error(f"--image-size {size} is too small for --model {args.model} ({error})")
+    for flag, folder in (("--out", args.out), ("--cache", args.cache)):
+        problem = None if folder in (None, "memory") else _writable_folder_problem(folder)
+        if problem:
+            p.error(f"{flag} {folder!r} {problem}")
+    if args.out and os.path.isdir(args.out) and not args.overwrite:
+        there = [name for name in RUN_FILES if os.path.exists(os.path.join(args.out, name))]
+        if there:
+            p.error(f"--out {args.out!r} holds another run ({', '.join(there)}); give "
+                    f"--overwrite to replace it, or another --out")
+
+
 def parse(argv):
     """``(command, args)`` for the words after ``pneumonia.py``; ``train --folds K`` becomes ``cv``.
 
@@ -170,14 +249,19 @@ def parse(argv):
         argv.insert(0, "train")
     top, subparsers = parser()
     args = top.parse_args(argv)
-    if argv[0] != "predict" and RECIPES[args.recipe]:
+    recipe = None if argv[0] == "predict" else args.recipe
+    if recipe == "default" and data.uses_embedded(args.data):
+        recipe = "demo"  # the embedded 28x28 set: the demo's settings, unless given
+    if recipe and RECIPES[recipe]:
         # A recipe is a set of defaults: parse again with them, so options given still win.
-        subparsers[argv[0]].set_defaults(**RECIPES[args.recipe])
+        subparsers[argv[0]].set_defaults(**RECIPES[recipe])
         args = top.parse_args(argv)
+        args.recipe = recipe
     command = args.command
     del args.command
     if command != "predict":
         _check(subparsers[command], args)
+        _check_numbers(subparsers[command], args)
         if args.folds:
             command = "cv"
     return command, args

@@ -8,6 +8,7 @@ model trains on the batch before.
 """
 
 import math
+import sys
 import time
 
 from minicnn import data
@@ -78,8 +79,18 @@ def train(model, train_ds, val_ds, args, class_weight):
         # depend less on where the last few noisy steps happened to land.
         callbacks.append(cosine_schedule(args.learning_rate, args.epochs, args.warmup_epochs))
     start = time.perf_counter()
-    history = model.fit(train_batches, epochs=args.epochs, validation_data=val_batches,
-                        class_weight=class_weight, callbacks=callbacks, verbose=1)
+    try:
+        history = model.fit(train_batches, epochs=args.epochs, validation_data=val_batches,
+                            class_weight=class_weight, callbacks=callbacks, verbose=1)
+        history.stopped = None
+    except FloatingPointError as error:
+        # The loss became NaN or inf: fit stopped before that step changed the weights. The
+        # epochs completed so far are kept (the best of them with --keep best) and reported.
+        history = model.history
+        history.stopped = f"Training stopped: {error}"
+        print(f"\n{history.stopped}", file=sys.stderr)
+        if args.keep == "best" and keep_best.best_weights is not None:
+            model.set_weights(keep_best.best_weights)
     history.best_epoch = keep_best.best_epoch if args.keep == "best" else None
     return history, time.perf_counter() - start
 

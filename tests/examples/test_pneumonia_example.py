@@ -241,14 +241,14 @@ def test_folder_without_splits_exit_2(tmp_path):
     assert "train" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_offline_without_data_exit_2(tmp_path):
-    # No --data, no MINICNN_DATA, no ./data/chest_xray: the script tries to download
-    # PneumoniaMNIST; a proxy on a closed local port makes "offline" instant and certain.
+def test_medmnist_offline_exit_2(tmp_path):
+    # Only an explicit --data medmnist:SIZE downloads; a proxy on a closed local port makes
+    # "offline" instant and certain.
     proxy = "http://127.0.0.1:9"
-    result = run([], tmp_path, timeout=60, unset=("MINICNN_DATA",),
+    result = run(["--data", "medmnist:64"], tmp_path, timeout=60, unset=("MINICNN_DATA",),
                  env_extra={"https_proxy": proxy, "HTTPS_PROXY": proxy, "no_proxy": ""})
     assert result.returncode == 2
-    assert "downloading PneumoniaMNIST" in result.stdout
+    assert "PneumoniaMNIST at 64x64 failed" in result.stderr
     assert "kaggle.com" in result.stderr and "Traceback" not in result.stderr
     assert not list((tmp_path / "home").glob("*.npz"))        # nothing half-downloaded left
 

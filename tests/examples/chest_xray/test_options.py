@@ -13,16 +13,24 @@ TRAIN_DEFAULTS = {
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
     "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
     "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "tta": True,
+    "overwrite": False,
 }
 
 
-def test_no_command_means_train_with_the_same_options():
+@pytest.fixture
+def full_data(tmp_path, monkeypatch):
+    """A $MINICNN_DATA, so that parse() does not fall back to the embedded demo's recipe."""
+    monkeypatch.setenv("MINICNN_DATA", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+
+def test_no_command_means_train_with_the_same_options(full_data):
     command, args = options.parse([])
     assert command == "train" and vars(args) == TRAIN_DEFAULTS     # no "command" key: vars() is the report's settings
     assert options.parse(["--epochs", "1"]) == options.parse(["train", "--epochs", "1"])
 
 
-def test_folds_is_an_alias_of_cv():
+def test_folds_is_an_alias_of_cv(full_data):
     command, args = options.parse(["--folds", "4", "--epochs", "1"])
     assert command == "cv" and args.folds == 4 and args.epochs == 1
     command, args = options.parse(["cv"])
@@ -36,7 +44,7 @@ def test_predict_takes_images_and_a_model():
     assert args.out is None
 
 
-def test_the_original_recipe_sets_the_seed_projects_settings_and_options_still_win():
+def test_the_original_recipe_sets_the_seed_projects_settings_and_options_still_win(full_data):
     _, args = options.parse(["--recipe", "original"])
     for name, value in options.RECIPES["original"].items():
         assert getattr(args, name) == value, name
@@ -74,3 +82,85 @@ def test_help_lists_the_commands_and_shows_defaults(capsys):
     for shown in ("(default: 16)", "(default: batchnorm)", "(default: 0.35)", "(default: standardize)"):
         assert shown in text
     assert "(default: None)" not in text
+
+
+def test_the_demo_recipe_applies_when_the_data_falls_back_to_the_embedded_set(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.delenv("MINICNN_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)                              # no ./data/chest_xray here
+    _, args = options.parse([])
+    assert args.recipe == "demo"
+    for name, value in options.RECIPES["demo"].items():
+        assert getattr(args, name) == value, name
+    assert args.image_size == 28 and args.rotation == 0
+    _, args = options.parse(["--epochs", "2", "--zoom", "0.05"])   # given options still win
+    assert (args.epochs, args.zoom, args.model) == (2, 0.05, "small")
+    _, args = options.parse(["--data", "embedded", "--seed", "3"])
+    assert args.recipe == "demo" and args.seed == 3
+    _, args = options.parse(["--recipe", "original"])                # a chosen recipe stays
+    assert args.recipe == "original" and args.image_size == 224
+    monkeypatch.setenv("MINICNN_DATA", str(tmp_path))
+    _, args = options.parse([])
+    assert args.recipe == "default" and args.image_size is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image-size", "0"], "--image-size must be in [1, 512]"),
+    (["--image-size", "100000"], "--image-size must be in [1, 512]"),
+    (["--image-size", "4", "--model", "baseline"], "--image-size 4 is too small for --model baseline"),
+    (["--image-size", "20", "--model", "batchnorm"], "too small for --model batchnorm"),
+    (["--learning-rate", "-1"], "--learning-rate must be > 0"),
+    (["--learning-rate", "0"], "--learning-rate must be > 0"),
+    (["--learning-rate", "nan"], "--learning-rate must be a finite number"),
+    (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
+    (["--rotation", "-3"], "--rotation must be >= 0"),
+    (["--zoom", "-0.1"], "--zoom must be >= 0"),
+    (["--zoom-width", "1.5"], "must be below 1"),
+    (["--bootstrap", "-5"], "--bootstrap must be >= 0"),
+    (["--seed", "-1"], "--seed >= 0"),
+])
+def test_bad_numbers_exit_2_before_any_work(argv, message, full_data, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        options.parse(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_an_out_or_cache_that_is_a_file_or_read_only_exits_2(tmp_path, full_data, capsys):
+    (tmp_path / "file").write_text("x")
+    for argv, message in ((["--out", str(tmp_path / "file")], "is a file, not a folder"),
+                          (["--cache", str(tmp_path / "file")], "is a file, not a folder"),
+                          (["--out", str(tmp_path / "file" / "run")], "cannot be created")):
+        with pytest.raises(SystemExit) as exit_info:
+            options.parse(argv)
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err, argv
+
+
+def test_a_read_only_out_exits_2(tmp_path, full_data, capsys):
+    import os
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as root: a read-only mode does not stop this user")
+        with pytest.raises(SystemExit) as exit_info:
+            options.parse(["--out", str(folder / "run")])
+        assert exit_info.value.code == 2 and "is not writable" in capsys.readouterr().err
+    finally:
+        folder.chmod(0o755)
+
+
+def test_an_out_holding_another_run_needs_overwrite(tmp_path, full_data, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.json").write_text("{}")
+    (tmp_path / "run" / "model.npz").write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        options.parse(["--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "holds another run (model.npz, metrics.json)" in err
+    assert "--overwrite" in err
+    _, args = options.parse(["--out", str(tmp_path / "run"), "--overwrite"])
+    assert args.overwrite
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")       # not a run: fine
+    options.parse(["--out", str(tmp_path / "other")])
