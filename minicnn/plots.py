@@ -321,13 +321,13 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path, ncols=
                          "must have the same length")
     pred = (p >= threshold).astype(np.int64)
     nrows, ncols = _grid(len(imgs), ncols)
-    fig = _new_figure(2.3 * ncols, 2.6 * nrows + 0.5)
+    fig = _new_figure(2.3 * ncols, 2.8 * nrows + 0.5)
     axes = _image_axes(fig, nrows, ncols)
     for ax, img, yt, pt, pp in zip(axes.ravel(), imgs, y, pred, p):
         ax.imshow(to_display(img))
         right = yt == pt
         ax.set_title(f"P({_class_name(class_names, 1)}) {pp:.3f} {'>=' if pt else '<'} "
-                     f"{threshold:.3f}\npred {_class_name(class_names, pt)}, true "
+                     f"{threshold:.3f}\npred {_class_name(class_names, pt)}\ntrue "
                      f"{_class_name(class_names, yt)}" + ("" if right else "  WRONG"),
                      fontsize=8, color="black" if right else "red")
         if not right:                       # a red frame survives grayscale printing better than color alone

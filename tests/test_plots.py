@@ -99,9 +99,9 @@ def test_prediction_grid_titles_state_one_probability_against_one_threshold(tmp_
     images = np.zeros((3, 16, 16, 1), np.uint8)
     P.prediction_grid(images, [0, 1, 0], [0.21, 0.06, 0.05], 0.13, CLASSES, tmp_path / "p.png")
     titles = [ax.get_title() for ax in drawn[0].axes if ax.get_title()]
-    assert titles == ["P(PNEUMONIA) 0.210 >= 0.130\npred PNEUMONIA, true NORMAL  WRONG",
-                      "P(PNEUMONIA) 0.060 < 0.130\npred NORMAL, true PNEUMONIA  WRONG",
-                      "P(PNEUMONIA) 0.050 < 0.130\npred NORMAL, true NORMAL"]
+    assert titles == ["P(PNEUMONIA) 0.210 >= 0.130\npred PNEUMONIA\ntrue NORMAL  WRONG",
+                      "P(PNEUMONIA) 0.060 < 0.130\npred NORMAL\ntrue PNEUMONIA  WRONG",
+                      "P(PNEUMONIA) 0.050 < 0.130\npred NORMAL\ntrue NORMAL"]
 
 
 def test_gradcam_grid_draws_the_box_on_each_overlay(tmp_path, monkeypatch):

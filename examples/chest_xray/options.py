@@ -101,6 +101,9 @@ def _training_options(p, folds_default, folds_help):
     p.add_argument("--limit", type=int, default=None, help="at most N images per split (quick look)")
     p.add_argument("--folds", type=int, default=folds_default, help=folds_help)
     p.add_argument("--out", help="output folder (default runs/<time>-<model>)")
+    p.add_argument("--compare", help="another run's folder (its metrics.json) shown beside this "
+                   "one in the report, e.g. a --recipe original run (default: a sub-folder of "
+                   "--out that holds a run)")
     p.add_argument("--cache", default=None,
                    help="folder of the decoded-image cache (default $MINICNN_HOME/cache; "
                    "'memory' for none on disk)")

@@ -12,7 +12,7 @@ TRAIN_DEFAULTS = {
     "rotation": 0.05, "zoom": 0.2, "zoom_width": 0.35, "fill_mode": "constant", "contrast": 0.1,
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
     "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
-    "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None,
+    "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "compare": None,
 }
 
 
