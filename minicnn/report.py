@@ -196,7 +196,9 @@ pre { white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding
   h2 { break-after: avoid; }
   section, table, figure { break-inside: avoid; }
   .details { break-before: page; }
-  figure img { max-height: 120mm; }
+  figure { max-width: 48%; margin: .2em .8em .4em 0; }
+  figure img { max-height: 90mm; }
+  table { font-size: 9pt; }
   input { border: none; }
 }
 """

@@ -95,7 +95,7 @@ input#prevalence { width: 4.5em; font: inherit; }
 .outcomes figure { margin: .3em 0 .6em; }
 .halves { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
 @media (max-width: 900px) { .top { grid-template-columns: 1fr; } }
-@media print { .top { grid-template-columns: 1.45fr 1fr; } }
+@media print { .top { grid-template-columns: 1.45fr 1fr; } .outcomes figure { max-width: 100%; } }
 </style>""")
 
 
@@ -488,8 +488,9 @@ def _details(r, folder):
         parts.append(HTML("<h3>Notes</h3>" + "".join(f"<p>{esc(n)}</p>" for n in r["notes"])))
     env = r.get("environment")
     if env:
-        for name, block in env.items():
-            parts.append(table([[k, v] for k, v in block.items()], caption=f"Environment: {name}"))
+        parts.append(HTML('<div class="halves">' + "".join(
+            table([[k, v] for k, v in block.items()], caption=f"Environment: {name}")
+            for name, block in env.items()) + "</div>"))
     if r.get("command"):
         parts.append(HTML(f"<h3>The command that reproduces this run</h3><pre>"
                           f"{esc(r['command'])}</pre><p class=\"meta\">The same seed gives the "

@@ -23,7 +23,7 @@ if DATA:
 needs_npz = pytest.mark.skipif(not os.path.isfile(NPZ), reason=f"{NPZ} is not there")
 
 FIGURES = ["samples.png", "augmentation.png", "curves.png", "roc.png", "pr.png", "confusion.png",
-           "predictions.png", "gradcam.png", "calibration.png"]
+           "predictions.png", "calibration.png"]  # and gradcam_<TP|FP|FN|TN>.png, one per outcome seen
 SUMMARY_KEYS = {"auc": float, "accuracy": float, "precision": float, "recall": float,
                 "specificity": float, "f1": float, "threshold": float}
 
@@ -67,7 +67,8 @@ def check_run_folder(out, expect_official_val):
     # The stress test re-scores validation with the films squeezed, stretched, blurred, sharpened.
     if "auc" in m["val"]:
         stress = m["val_stress"]
-        assert set(stress) == {"width_zoom_0.8", "width_zoom_1.25", "blur_1px", "sharpen_2"}
+        assert set(stress) == {"width_zoom_0.8", "width_zoom_1.25", "blur_1px", "sharpen_2",
+                               "border_masked"}
         for row in stress.values():
             assert set(row) == {"what", "auc", "sensitivity", "specificity"}
             assert all(0.0 <= row[k] <= 1.0 for k in ("auc", "sensitivity", "specificity"))
@@ -87,7 +88,10 @@ def check_run_folder(out, expect_official_val):
     assert float(first[header.index("learning_rate")]) == 1e-3
 
     html = (out / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    gradcam = sorted(p.name for p in out.glob("gradcam_*.png"))
+    assert gradcam and set(gradcam) <= {f"gradcam_{k}.png" for k in ("TP", "FP", "FN", "TN")}
+    assert html.count('src="data:image/png;base64,') == len(FIGURES) + len(gradcam)
+    assert m["headline"]["text"] and 0 <= m["gradcam"]["mean"] <= 1
     assert "missing:" not in html and "http://" not in html.replace("http://www.w3.org", "")
     return m, by_split
 
