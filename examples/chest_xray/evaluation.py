@@ -126,7 +126,11 @@ def report(out, args, prepared, results, figures, threshold, history, train_seco
         results["parameters"] = Sequential.load(model_file).count_params()
     results["headline"] = clinician_page.headline(results)
     write_metrics(results, out)
-    clinician_page.write(out, getattr(args, "compare", None))
+    try:
+        clinician_page.write(out, args.compare)
+    except (OSError, ValueError) as error:  # a wrong --compare: the run's own page still
+        print(f"warning: --compare: {error}; the report shows this run alone", file=sys.stderr)
+        clinician_page.write(out, compare=False)
     for line in stress.describe(results["val_stress"]):
         print(f"Validation, {line}")
     if results["headline"] is not None:

@@ -184,8 +184,10 @@ def find_comparison(folder, compare=None):
     """``(folder, metrics)`` of the run to show beside this one, or None.
 
     ``compare`` (``--compare DIR``) if given; else the first sub-folder of ``folder`` (by name)
-    that holds a ``metrics.json`` with test results.
+    that holds a ``metrics.json`` with test results; ``compare=False``: none.
     """
+    if compare is False:
+        return None
     if compare:
         return compare, load_run(compare)
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
@@ -326,7 +328,6 @@ def _first_screen(r, h):
 def _comparison(folder, r, h, other_folder, other):
     """This run and another, one column each, on the same rows."""
     oh = headline(other)
-    same = ("the same", "")
     mine, theirs = _test_files(folder), _test_files(other_folder)
     if mine is not None and theirs is not None:
         same = (("the same", f" ({len(mine)} films, checked file by file in split.csv)")
@@ -445,7 +446,7 @@ def _gradcam_section(r, folder):
         if title not in r.get("figures", {}):
             continue
         shares = g.get("examples", {}).get(key, [])
-        low = sum(1 for e in shares if e["share"] is not None and e["share"] < g["box_area"])
+        low = sum(1 for e in shares if e["share"] is not None and e["share"] < 0.5)
         remark = (f" In {low} of these {len(shares)} the heat lies mostly outside the lung box."
                   if low else "")
         what = name if len(shares) != 1 else name[:-1]
@@ -501,8 +502,8 @@ def _details(r, folder):
 def build(folder, compare=None):
     """The page of the run in ``folder`` (``metrics.json`` and its PNGs) as HTML text.
 
-    ``compare``: another run's folder to show beside it (else a sub-folder holding a run,
-    if any; see :func:`find_comparison`).
+    ``compare``: another run's folder to show beside it (None: a sub-folder holding a run,
+    if any; False: none; see :func:`find_comparison`).
     """
     r = load_run(folder)
     h = r.get("headline") or headline(r)

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -291,3 +292,19 @@ def test_first_screen_of_a_real_short_run(tmp_path):
     assert m["headline"]["text"] in done.stdout
     seen = check_first_screen(tmp_path / "run" / "report.html", m["headline"])
     assert "--limit 40" in seen["caveats"]["text"]        # a quick look says so first
+
+
+def test_a_wrong_compare_folder_warns_and_still_writes_the_page(fake_run, tmp_path, capsys):
+    out, results, _ = fake_run
+    out = shutil.copytree(out, tmp_path / "copy")           # the shared run stays as it was
+    args = SimpleNamespace(**dict(results["settings"], compare=str(tmp_path / "nowhere")))
+    prepared = SimpleNamespace(notes=results["notes"], summary=results["data"])
+    history = SimpleNamespace(interrupted=False, epoch=[0, 1])
+    figures = {t: str(out / f) for t, f in results["figures"].items()}
+    (out / "report.html").unlink()
+    evaluation.report(str(out), args, prepared, dict(results), figures,
+                      results["test"]["threshold"], history, 12.3)
+    err = capsys.readouterr().err
+    assert "--compare" in err and "nowhere" in err and "metrics.json" in err
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="headline"' in text and 'id="compare"' not in text
