@@ -314,6 +314,9 @@ def _headline_card(r, h):
         parts.append(f'<p id="lungs">Grad-CAM: on average <strong>{_pct(g["mean"], 0)}</strong> '
                      f"of each test film's heat map lies inside a central lung box (a map spread "
                      f"evenly would put {_pct(g['box_area'], 0)} there).</p>")
+    elif g:
+        parts.append('<p id="lungs">Grad-CAM: every test film\'s heat map is empty (no region '
+                     "pushed the call towards pneumonia), so where it looked is unknown.</p>")
     return HTML('<div class="card" id="headline">' + "".join(parts) + "</div>")
 
 

@@ -91,7 +91,9 @@ def check_run_folder(out, expect_official_val):
     gradcam = sorted(p.name for p in out.glob("gradcam_*.png"))
     assert gradcam and set(gradcam) <= {f"gradcam_{k}.png" for k in ("TP", "FP", "FN", "TN")}
     assert html.count('src="data:image/png;base64,') == len(FIGURES) + len(gradcam)
-    assert m["headline"]["text"] and 0 <= m["gradcam"]["mean"] <= 1
+    g = m["gradcam"]  # every test film's Grad-CAM: a mean share unless every map was empty
+    assert g["n"] + g["n_empty_maps"] == m["n_test"] and m["headline"]["text"]
+    assert (g["mean"] is None) == (g["n"] == 0) and (g["mean"] is None or 0 <= g["mean"] <= 1)
     assert "missing:" not in html and "http://" not in html.replace("http://www.w3.org", "")
     return m, by_split
 
