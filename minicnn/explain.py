@@ -28,7 +28,8 @@ import numpy as np
 from . import metrics as M
 from .display import to_display
 
-__all__ = ["grad_cam", "overlay", "upsample_bilinear", "pick_outcome_examples"]
+__all__ = ["grad_cam", "overlay", "upsample_bilinear", "pick_outcome_examples", "box_pixels",
+           "mass_inside_box"]
 
 
 # Layers that keep the shape and act per position: part of a "conv block" for the default choice.
@@ -235,3 +236,41 @@ def pick_outcome_examples(y_true, y_prob, threshold, per_group=2):
         indices += idx.tolist()
         titles += [f"{name}  p={p[i]:.3f}" for i in idx]
     return indices, titles
+
+
+def box_pixels(shape, box):
+    """The pixel rows and columns ``(r0, r1, c0, c1)`` of ``box`` in an image of ``shape`` (H, W).
+
+    ``box`` is ``(top, left, bottom, right)`` as fractions of the height and width, with
+    ``0 <= top < bottom <= 1`` and ``0 <= left < right <= 1``; the box covers rows
+    ``round(top H) <= r < round(bottom H)`` and the same for columns.
+    """
+    top, left, bottom, right = (float(v) for v in box)
+    if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
+        raise ValueError(f"box must be (top, left, bottom, right) fractions with 0 <= top < bottom "
+                         f"<= 1 and 0 <= left < right <= 1, got {tuple(box)!r}")
+    h, w = int(shape[0]), int(shape[1])
+    return int(round(top * h)), int(round(bottom * h)), int(round(left * w)), int(round(right * w))
+
+
+def mass_inside_box(heatmaps, box):
+    """The share of each heat map's mass that falls inside ``box``, shape (N,).
+
+    share_n = sum of heatmaps[n] over the box / sum of heatmaps[n] over the whole image
+
+    A crude "where did it look" figure: a map spread evenly gives the box's share of the
+    area, one that lights up only the box gives 1. ``heatmaps`` is (N, H, W) (or one map
+    (H, W)) of non-negative values, as :func:`grad_cam` returns; ``box`` as in
+    :func:`box_pixels`. A map that is zero everywhere has no mass to share: its value is nan.
+    """
+    maps = np.asarray(heatmaps, dtype=np.float64)
+    if maps.ndim == 2:
+        maps = maps[None]
+    if maps.ndim != 3:
+        raise ValueError(f"heatmaps: expected shape (N, H, W) or (H, W), got {maps.shape}")
+    if np.any(maps < 0):
+        raise ValueError("heatmaps: a mass share needs non-negative maps (Grad-CAM's are in [0, 1])")
+    r0, r1, c0, c1 = box_pixels(maps.shape[1:], box)
+    total = maps.sum(axis=(1, 2))
+    inside = maps[:, r0:r1, c0:c1].sum(axis=(1, 2))
+    return np.divide(inside, total, out=np.full_like(total, np.nan), where=total > 0)

@@ -19,11 +19,12 @@ import os
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from . import metrics as M
 from .display import to_display
 from .files import atomic_write
-from .explain import overlay
+from .explain import box_pixels, overlay
 
 __all__ = [
     "sample_grid", "augmentation_preview", "training_curves", "roc_curve_plot",
@@ -315,10 +316,11 @@ def confusion_matrix_plot(y_true, y_pred, path=None, class_names=("negative", "p
 
 def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, ncols=None,
                     title="Test predictions"):
-    """Images with the predicted class and its confidence; wrong ones framed in red.
+    """Images with P(positive class) and the threshold it is compared with; wrong ones framed in red.
 
-    The confidence shown is the probability of the predicted class
-    (``p`` if predicted positive, ``1 - p`` otherwise).
+    Every title shows the same number, ``p = P(class_names[1])``, against the same
+    threshold (``p >= threshold`` predicts the positive class), then the predicted and
+    the true class: one meaning for one number, whichever class was predicted.
     """
     imgs = _as_image_list(images)
     y = M.as_labels(y_true, "y_true")
@@ -328,14 +330,14 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, n
                          "must have the same length")
     pred = (p >= threshold).astype(np.int64)
     nrows, ncols = _grid(len(imgs), ncols)
-    fig = _new_figure(2.3 * ncols, 2.6 * nrows + 0.5)
+    fig = _new_figure(2.3 * ncols, 2.8 * nrows + 0.5)
     axes = _image_axes(fig, nrows, ncols)
     for ax, img, yt, pt, pp in zip(axes.ravel(), imgs, y, pred, p):
         ax.imshow(to_display(img))
-        conf = pp if pt == 1 else 1 - pp
         right = yt == pt
-        ax.set_title(f"pred {_class_name(class_names, pt)} ({100 * conf:.0f}%)\n"
-                     f"true {_class_name(class_names, yt)}" + ("" if right else "  WRONG"),
+        ax.set_title(f"P({_class_name(class_names, 1)}) {pp:.3f} {'>=' if pt else '<'} "
+                     f"{threshold:.3f}\npred {_class_name(class_names, pt)}\ntrue "
+                     f"{_class_name(class_names, yt)}" + ("" if right else "  WRONG"),
                      fontsize=8, color="black" if right else "red")
         if not right:                       # a red frame survives grayscale printing better than color alone
             ax.set_axis_on()
@@ -344,11 +346,11 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, n
             for spine in ax.spines.values():
                 spine.set_edgecolor("red")
                 spine.set_linewidth(3)
-    fig.suptitle(f"{title} (threshold {threshold:.3g})")
+    fig.suptitle(f"{title} (threshold {threshold:.3f})")
     return _save(fig, path)
 
 
-def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM"):
+def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM", box=None):
     """Each image above its Grad-CAM overlay, with a title per example.
 
     Parameters
@@ -357,6 +359,9 @@ def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM
     heatmaps : array (N, H, W) in [0, 1] (from ``minicnn.explain.grad_cam``)
     titles : list of N strings, e.g. "TP  p=0.97"
     alpha : weight of the heat map in the overlay
+    box : optional ``(top, left, bottom, right)`` fractions (``minicnn.explain.box_pixels``),
+        drawn as a dashed white rectangle on each overlay (e.g. the box whose share of the
+        map ``minicnn.explain.mass_inside_box`` measures)
     """
 
     imgs = _as_image_list(images)
@@ -376,6 +381,11 @@ def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM
         axes[r, c].imshow(to_display(img))
         axes[r, c].set_title(str(t), fontsize=8)
         axes[r + 1, c].imshow(overlay(img, hm, alpha=alpha))
+        if box is not None:
+            r0, r1, c0, c1 = box_pixels(hm.shape, box)
+            # Pixel centres sit on integers, so the box's outer edges are half a pixel out.
+            axes[r + 1, c].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False,
+                                               edgecolor="white", linestyle="--", linewidth=1.2))
     if title:
         fig.suptitle(title)
     return _save(fig, path)

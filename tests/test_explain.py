@@ -199,3 +199,22 @@ def test_class_index_explains_that_class_logit_of_a_k_class_model():
     with pytest.raises(ValueError, match="class_index"):
         grad_cam(cam_model(), x[..., :2], class_index=1)  # one output: only 0
     np.testing.assert_allclose(grad_cam(cam_model(), x, class_index=0), grad_cam(cam_model(), x))
+
+
+def test_mass_inside_box_is_the_share_of_the_map_in_the_box():
+    from minicnn.explain import box_pixels, mass_inside_box
+    box = (0.25, 0.25, 0.75, 0.75)                       # the central quarter of the area
+    assert box_pixels((8, 12), box) == (2, 6, 3, 9)
+    inside, outside, even = np.zeros((8, 12)), np.zeros((8, 12)), np.ones((8, 12))
+    inside[3, 5] = 0.7
+    outside[0, 0] = 1.0
+    shares = mass_inside_box(np.stack([inside, outside, even, np.zeros((8, 12))]), box)
+    np.testing.assert_allclose(shares[:3], [1.0, 0.0, 0.25])
+    assert np.isnan(shares[3])                          # no mass: no share, not 0 or 1
+    half = np.zeros((8, 12))
+    half[2, 3], half[7, 11] = 1.0, 3.0                  # a quarter of the mass inside
+    assert mass_inside_box(half, box)[0] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="box"):
+        mass_inside_box(even, (0.5, 0.2, 0.4, 0.8))
+    with pytest.raises(ValueError, match="non-negative"):
+        mass_inside_box(-even, box)

@@ -92,6 +92,28 @@ def test_prediction_and_gradcam_grids(tmp_path, data):
         P.prediction_grid(gray, y[:5], p[:6], 0.5, CLASSES, tmp_path / "pred2.png")
 
 
+def test_prediction_grid_titles_state_one_probability_against_one_threshold(tmp_path, monkeypatch):
+    """Every film shows P(positive) and the threshold, never the predicted class's confidence."""
+    drawn = []
+    monkeypatch.setattr(P, "_save", lambda fig, path: drawn.append(fig) or str(path))
+    images = np.zeros((3, 16, 16, 1), np.uint8)
+    P.prediction_grid(images, [0, 1, 0], [0.21, 0.06, 0.05], 0.13, CLASSES, tmp_path / "p.png")
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.get_title()]
+    assert titles == ["P(PNEUMONIA) 0.210 >= 0.130\npred PNEUMONIA\ntrue NORMAL  WRONG",
+                      "P(PNEUMONIA) 0.060 < 0.130\npred NORMAL\ntrue PNEUMONIA  WRONG",
+                      "P(PNEUMONIA) 0.050 < 0.130\npred NORMAL\ntrue NORMAL"]
+
+
+def test_gradcam_grid_draws_the_box_on_each_overlay(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(P, "_save", lambda fig, path: drawn.append(fig) or str(path))
+    images, heat = np.zeros((2, 20, 10, 1), np.uint8), np.zeros((2, 20, 10))
+    P.gradcam_grid(images, heat, ["a", "b"], tmp_path / "g.png", box=(0.1, 0.2, 0.8, 0.9))
+    boxes = [patch for ax in drawn[0].axes for patch in ax.patches]
+    assert len(boxes) == 2                              # one per overlay, none on the films
+    assert boxes[0].get_xy() == (1.5, 1.5) and (boxes[0].get_width(), boxes[0].get_height()) == (7, 14)
+
+
 def test_no_global_backend_change(tmp_path, data):
     import matplotlib
     before = matplotlib.get_backend()

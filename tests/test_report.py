@@ -12,7 +12,8 @@ from PIL import Image
 
 from minicnn import metrics as M
 from minicnn import plots as P
-from minicnn.report import render_report, write_report
+from minicnn.report import (HTML, environment, esc, figure, hide_images, page, render_report,
+                            section, table, text, write_report)
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +63,60 @@ def test_report_shows_the_numbers_and_escapes_text(run):
     text = open(path, encoding="utf-8").read()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
     assert "&lt;b&gt;fake&lt;/b&gt;" in text
-    for name in ("ROC AUC", "sensitivity (recall)", "specificity", "test at 0.5", "train_seconds",
+    for name in ("ROC AUC", "sensitivity (recall)", "specificity", "test at 0.5", "train seconds",
                  "duplicates removed", "class weights", "PNEUMONIA"):
         assert name in text
     auc_lo, auc_hi = metrics["test"]["auc_ci"]
     assert f"{metrics['test']['auc']:.3f}" in text and f"[{auc_lo:.3f}, {auc_hi:.3f}]" in text
-    tn, fp = metrics["test"]["confusion_matrix"][0]
-    assert f'<td class="num">{tn}</td><td class="num">{fp}</td>' in text
+    (tn, fp), (fn, tp) = metrics["test"]["confusion_matrix"]
+    assert f"<td>{tn} true negatives</td><td>{fp} false positives</td>" in text
+    assert f"<td>{fn} false negatives</td><td>{tp} true positives</td>" in text
+    assert '<th scope="row">augment</th><td>yes</td>' in text       # a boolean in words
+
+
+def test_values_read_as_words_never_as_python_reprs():
+    assert [text(v) for v in (True, False, None, np.bool_(True), 3, np.int64(7))] == \
+        ["yes", "no", "none", "yes", "3", "7"]
+    assert [text(v) for v in (0.5, 1e-4, 12.25, 394.0, float("nan"), 2e7)] == \
+        ["0.500", "0.0001", "12.2", "394", "n/a", "2e+07"]
+    assert text([0.1, True, None]) == "0.100, yes, none"
+    assert text({"NORMAL": 1.5, "PNEUMONIA": None}) == "NORMAL: 1.500; PNEUMONIA: none"
+    page_text = render_report(settings={"flag": False, "missing": None, "sizes": [224, 224],
+                                        "weights": {"a": 1.0}, "nested": {"x": {"y": 1}}})
+    visible = re.sub(r"<style>.*?</style>|<[^>]+>", " ", page_text, flags=re.S)
+    assert not re.search(r"\{'|\['|\bFalse\b|\bNone\b", visible), visible
+
+
+def test_html_blocks_escape_text_and_keep_markup():
+    assert HTML("<b>") + "a<b" == "<b>a&lt;b" and isinstance(HTML("<b>") + "x", HTML)
+    assert "x<" + HTML("<i>") == "x&lt;<i>"
+    assert esc(HTML("<i>")) == "<i>" and esc("<i>") == "&lt;i&gt;"
+    t = table([["row <1>", 2.5, HTML("<em>ok</em>")]], head=["", "value", "note"], caption="C&D")
+    assert "<caption>C&amp;D</caption>" in t and '<th scope="row">row &lt;1&gt;</th>' in t
+    assert '<td class="num">2.500</td><td><em>ok</em></td>' in t
+    s = section("Title", "plain <text>", HTML("<p>markup</p>"), id="part")
+    assert s == '<section id="part"><h2>Title</h2>plain &lt;text&gt;<p>markup</p></section>'
+    doc = page("T", s, script="var a = 1;")
+    assert doc.startswith("<!DOCTYPE html>") and "@media print" in doc and "size: A4" in doc
+    assert doc.count("<script>") == 1 and doc.index(s) < doc.index("<script>")
+
+
+def test_hide_images_removes_the_films_pixels_only(run):
+    _, figures, _ = run
+    png = next(iter(figures.values()))
+    films = figure("film", png, cls="film") + figure("plot", png)
+    hidden = hide_images(films, "film")
+    srcs = re.findall(r'<img[^>]*src="([^"]*)"', hidden)
+    assert srcs[0].startswith("data:image/gif") and srcs[1].startswith("data:image/png")
+    assert 'class="hidden-film film"' in hidden and 'alt="film"' in hidden    # place kept
+    assert hide_images(films, "none") == films
+
+
+def test_environment_names_versions_threads_and_machine():
+    env = environment()
+    assert env["versions"]["NumPy"] == np.__version__ and "Python" in env["versions"]
+    assert "OPENBLAS_NUM_THREADS" in env["threads"] and env["machine"]["logical CPUs"]
+    assert all(isinstance(v, str) for block in env.values() for v in block.values())
 
 
 def test_missing_figure_is_shown_not_hidden(tmp_path):

@@ -9,6 +9,7 @@ pictures.py    step 2 (look at the data) and step 6 (explain the results)
 models.py      the original CNN and the batch-normalised variant
 training.py    step 3: augmentation, preprocessing, ``fit`` keeping the best epoch
 evaluation.py  steps 4, 5, 7: threshold on validation, test once, report
+report.py      step 7's page: the answer first (headline, beside another run), details last
 stress.py      the stress test: validation with films squeezed, stretched, blurred, sharpened
 cv.py          ``cv``: patient-grouped K-fold cross-validation on train/
 predict.py     ``predict``: a saved model on new films, with Grad-CAM

@@ -6,14 +6,17 @@ official test split scored, once, at that threshold and at 0.5, with bootstrap 9
 """
 
 import os
+import shlex
 import sys
 from collections import namedtuple
 
 import numpy as np
 
 from minicnn import metrics
-from minicnn.report import write_report
+from minicnn.model import Sequential
+from minicnn.report import environment
 
+from . import report as clinician_page
 from . import stress
 from .outputs import write_csv, write_json
 from .training import RESCALE, predict_probabilities
@@ -108,27 +111,50 @@ def write_metrics(results, out):
     write_json(os.path.join(out, "metrics.json"), results)
 
 
+def reproducing_command(args):
+    """The command line of this run with every option spelled out (defaults may change later)."""
+    words = ["python", "examples/pneumonia.py"]
+    for key, value in vars(args).items():
+        flag = "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        words += [flag] if value is True else [flag, str(value)]
+    return shlex.join(words)
+
+
 def report(out, args, prepared, results, figures, threshold, history, train_seconds):
-    """Step 7: ``report.html`` (settings, data, results, every figure), then the console summary."""
+    """Step 7: ``report.html`` (the answer first, details last) and the headline on the console.
+
+    Adds to ``metrics.json`` what the page is built from (settings, data summary, notes, the
+    figures' files, environment, command) and the ``headline``, so that the page can be
+    written again from the run folder alone (``chest_xray.report.write``).
+    """
     notes = list(prepared.notes)
-    notes.append(f"Threshold {threshold:.4f}: fixed on the command line." if args.threshold is not None
-                 else f"Threshold {threshold:.4f}: the highest with sensitivity >= "
-                 f"{args.target_sensitivity} on validation; the test set chose nothing.")
-    stress_lines = stress.describe(results["val_stress"])
-    if stress_lines:
-        notes.append("Stress test (validation again with every film squeezed, stretched, "
-                     "blurred or sharpened; a model that reads the lungs barely moves): "
-                     + "; ".join(stress_lines))
+    rule = ("Fixed on the command line." if args.threshold is not None
+            else f"Chosen on validation as the highest threshold with sensitivity of at least "
+            f"{args.target_sensitivity:.0%} there; the test set chose nothing.")
     if history.interrupted:
         notes.insert(0, f"Training was interrupted (Ctrl-C) after {len(history.epoch)} complete "
                         "epoch(s): these results are for a partly trained model.")
-    write_report(os.path.join(out, "report.html"), settings=vars(args),
-                 data_summary=prepared.summary, metrics=results, figures=figures, notes=notes,
-                 title=f"Pneumonia from chest X-rays: {args.model}")
-    for line in stress_lines:
+    model_file = os.path.join(out, "model.npz")
+    results.update({
+        "settings": dict(vars(args)), "data": prepared.summary, "notes": notes,
+        "threshold_rule": rule, "environment": environment(),
+        "command": reproducing_command(args),
+        "figures": {title: os.path.relpath(path, out) for title, path in figures.items()
+                    if path is not None},
+    })
+    if os.path.isfile(model_file):
+        results["parameters"] = Sequential.load(model_file).count_params()
+    results["headline"] = clinician_page.headline(results)
+    write_metrics(results, out)
+    try:
+        clinician_page.write(out, args.compare)
+    except (OSError, ValueError) as error:  # a wrong --compare: the run's own page still
+        print(f"warning: --compare: {error}; the report shows this run alone", file=sys.stderr)
+        clinician_page.write(out, compare=False)
+    for line in stress.describe(results["val_stress"]):
         print(f"Validation, {line}")
-    t = results["test"]
-    print(f"\nTest at threshold {threshold:.3f}: AUC {t.get('auc', float('nan')):.3f}, "
-          f"sensitivity {t.get('recall', float('nan')):.3f}, specificity "
-          f"{t.get('specificity', float('nan')):.3f}, accuracy {t.get('accuracy', float('nan')):.3f}"
-          f"; trained {train_seconds:.0f} s.\nWrote {out}/ (report.html, metrics.json, model.npz, ...)")
+    if results["headline"] is not None:
+        print("\n" + results["headline"]["text"])
+    print(f"Trained {train_seconds:.0f} s. Wrote {out}/ (report.html, metrics.json, model.npz, ...)")

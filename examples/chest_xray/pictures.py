@@ -13,6 +13,16 @@ from minicnn import data, explain as gradcam, plots
 
 from .training import PREPROCESSING, make_augmenter
 
+#: A central lung box, ``(top, left, bottom, right)`` as fractions of the film: where the lung
+#: fields of a resized pediatric chest film lie (read off the mean of test films), leaving out
+#: the edges that hold the side marker, text, collimation and the chest wall. Crude: it also
+#: holds the heart, and a child off centre falls partly outside it.
+LUNG_BOX = (0.10, 0.15, 0.80, 0.85)
+#: Grad-CAM examples per outcome (TP, FP, FN, TN): one full row each.
+PER_OUTCOME = 4
+OUTCOME_NAMES = {"TP": "true positives", "FP": "false positives", "FN": "false negatives",
+                 "TN": "true negatives"}
+
 
 def rows_per_class(ds, per_class, rng):
     """``per_class`` random positions of each class of ``ds`` (fewer if the class is small)."""
@@ -51,10 +61,11 @@ def look_at_data(prepared, args, out, rng):
 
 
 def explain(model, prepared, test, threshold, results, args, out, rng):
-    """Step 6: ROC and PR curves, confusion matrix, a prediction grid, Grad-CAM, calibration.
+    """Step 6: ROC and PR curves, confusion matrix, a prediction grid, Grad-CAM by outcome, calibration.
 
     ``test`` holds the test split's labels and probabilities (``evaluation.Scores``);
-    ``results`` the metrics of step 5 (for the AUC interval on the ROC curve).
+    ``results`` the metrics of step 5 (for the AUC interval on the ROC curve); the Grad-CAM
+    lung-box shares of :func:`explain_by_outcome` are added to it as ``results["gradcam"]``.
     """
     y_test, p_test = test
     test_ds, names, figures = prepared.test, prepared.class_names, {}
@@ -71,15 +82,71 @@ def explain(model, prepared, test, threshold, results, args, out, rng):
     grid = pick_for_grid(y_test, p_test, threshold, 12, rng)
     figures["Test predictions"] = plots.prediction_grid(
         test_ds.load(grid)[0], y_test[grid], p_test[grid], threshold, names,
-        os.path.join(out, "predictions.png"))
-    # Grad-CAM for the most confident true and false positives and negatives, two of each.
-    picked, titles = gradcam.pick_outcome_examples(y_test, p_test, threshold, per_group=2)
-    if picked:
-        raw = test_ds.load(np.asarray(picked))[0]
-        heat = gradcam.grad_cam(model, PREPROCESSING[args.preprocess](raw))
-        figures["Grad-CAM (test: TP, FP, FN, TN)"] = plots.gradcam_grid(
-            raw, heat, titles, os.path.join(out, "gradcam.png"))
+        os.path.join(out, "predictions.png"), ncols=4)
+    figures.update(explain_by_outcome(model, test_ds, test, threshold, args, out, results))
     figures["Calibration (test)"] = plots.calibration_plot(
         y_test, p_test, os.path.join(out, "calibration.png"))
     return figures
 
+
+
+def lung_box_shares(model, ds, preprocess, chunk=64):
+    """The share of each film's Grad-CAM map inside :data:`LUNG_BOX`, for every film of ``ds``, (N,).
+
+    Computed ``chunk`` films at a time, so that the maps of a whole test set are never held
+    at once; nan for a film whose map is zero everywhere.
+    """
+    shares = []
+    for start in range(0, ds.num_examples, chunk):
+        raw = ds.load(np.arange(start, min(start + chunk, ds.num_examples)))[0]
+        maps = gradcam.grad_cam(model, PREPROCESSING[preprocess](raw))
+        shares.append(gradcam.mass_inside_box(maps, LUNG_BOX))
+    return np.concatenate(shares) if shares else np.zeros(0)
+
+
+def outcomes(y, p, threshold):
+    """Each film's outcome at ``threshold`` as "TP", "FP", "FN" or "TN", shape (N,)."""
+    called = np.asarray(p) >= threshold
+    sick = np.asarray(y) == 1
+    return np.where(called, np.where(sick, "TP", "FP"), np.where(sick, "FN", "TN"))
+
+
+def explain_by_outcome(model, test_ds, test, threshold, args, out, results):
+    """Grad-CAM of the whole test set: each outcome's most confident films, and the lung-box shares.
+
+    Writes one figure per outcome (the :data:`PER_OUTCOME` most confident films, each
+    titled with P(pneumonia), the threshold and its lung-box share, the box drawn on the
+    map) and returns ``{title: path}``. Stores in ``results["gradcam"]`` the box, its share
+    of the area (what an evenly spread map gives), the mean share over the test films, by
+    outcome, and the shown films' values.
+    """
+    y, p = test
+    shares = lung_box_shares(model, test_ds, args.preprocess)
+    outcome = outcomes(y, p, threshold)
+    finite = np.isfinite(shares)
+    top, left, bottom, right = LUNG_BOX
+    summary = {
+        "box": list(LUNG_BOX), "box_area": (bottom - top) * (right - left),
+        "mean": float(shares[finite].mean()) if finite.any() else None,
+        "n": int(finite.sum()), "n_empty_maps": int((~finite).sum()),
+        "mean_by_outcome": {k: float(shares[finite & (outcome == k)].mean())
+                            for k in OUTCOME_NAMES if (finite & (outcome == k)).any()},
+        "examples": {}}
+    picked, _ = gradcam.pick_outcome_examples(y, p, threshold, per_group=PER_OUTCOME)
+    figures = {}
+    for key, name in OUTCOME_NAMES.items():
+        rows = [i for i in picked if outcome[i] == key]
+        if not rows:
+            continue
+        raw = test_ds.load(np.asarray(rows))[0]
+        heat = gradcam.grad_cam(model, PREPROCESSING[args.preprocess](raw))
+        titles = [f"P(pneumonia) {p[i]:.3f} {'>=' if p[i] >= threshold else '<'} "
+                  f"{threshold:.3f}\n" + (f"lung box {shares[i]:.0%}" if finite[i] else "empty map")
+                  for i in rows]
+        figures[f"Grad-CAM: {name}"] = plots.gradcam_grid(
+            raw, heat, titles, os.path.join(out, f"gradcam_{key}.png"), box=LUNG_BOX,
+            title=f"{key}: {name}")
+        summary["examples"][key] = [{"p": float(p[i]), "share": float(shares[i])
+                                     if finite[i] else None} for i in rows]
+    results["gradcam"] = summary
+    return figures

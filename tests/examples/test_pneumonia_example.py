@@ -23,7 +23,7 @@ if DATA:
 needs_npz = pytest.mark.skipif(not os.path.isfile(NPZ), reason=f"{NPZ} is not there")
 
 FIGURES = ["samples.png", "augmentation.png", "curves.png", "roc.png", "pr.png", "confusion.png",
-           "predictions.png", "gradcam.png", "calibration.png"]
+           "predictions.png", "calibration.png"]  # and gradcam_<TP|FP|FN|TN>.png, one per outcome seen
 SUMMARY_KEYS = {"auc": float, "accuracy": float, "precision": float, "recall": float,
                 "specificity": float, "f1": float, "threshold": float}
 
@@ -88,7 +88,12 @@ def check_run_folder(out, expect_official_val):
     assert float(first[header.index("learning_rate")]) == 1e-3
 
     html = (out / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    gradcam = sorted(p.name for p in out.glob("gradcam_*.png"))
+    assert gradcam and set(gradcam) <= {f"gradcam_{k}.png" for k in ("TP", "FP", "FN", "TN")}
+    assert html.count('src="data:image/png;base64,') == len(FIGURES) + len(gradcam)
+    g = m["gradcam"]  # every test film's Grad-CAM: a mean share unless every map was empty
+    assert g["n"] + g["n_empty_maps"] == m["n_test"] and m["headline"]["text"]
+    assert (g["mean"] is None) == (g["n"] == 0) and (g["mean"] is None or 0 <= g["mean"] <= 1)
     assert "missing:" not in html and "http://" not in html.replace("http://www.w3.org", "")
     return m, by_split
 
