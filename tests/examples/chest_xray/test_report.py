@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import report_screenshot as chromium  # noqa: E402
 
 NAMES = ["NORMAL", "PNEUMONIA"]
-SIZE = 32
+SIZE = 40  # the smallest size the default batchnorm model takes is about 38 px
 # What would give a Python repr away in the visible text.
 REPRS = re.compile(r"\{'|\['|\bFalse\b|\bNone\b|\[\.\.\.\]|\bnan\b|<built-in|object at 0x")
 
@@ -55,8 +55,9 @@ def _split_csv(folder, test_ds):
 def make_fake_run(out, argv=(), seed=0):
     """A run folder made by the example's steps 5-7 on random films; returns (results, stdout)."""
     rng = np.random.default_rng(seed)
-    _, args = options.parse(["--epochs", "2", "--image-size", str(SIZE), "--bootstrap", "50",
-                             "--out", str(out), *argv])
+    # A --data folder (never read here): without one the example would take the demo's recipe.
+    _, args = options.parse(["--data", "chest_xray", "--epochs", "2", "--image-size", str(SIZE),
+                             "--bootstrap", "50", "--out", str(out), *argv])
     prepared = SimpleNamespace(
         class_names=NAMES, train=_dataset(rng, 20, 40, "train"), val=_dataset(rng, 12, 20, "val"),
         test=_dataset(rng, 18, 30, "test"), official_val=None,
