@@ -1,6 +1,5 @@
 """im2col / col2im: the fast versions equal the NumPy references; adjointness."""
 
-import importlib
 import os
 import subprocess
 import sys
