@@ -62,7 +62,8 @@ def _time_calls(fn, warmup, runs):
 
 def _batch(args, channels_last=True):
     rng = np.random.default_rng(0)
-    shape = (args.batch, args.size, args.size, 3) if channels_last else (args.batch, 3, args.size, args.size)
+    c = args.channels
+    shape = (args.batch, args.size, args.size, c) if channels_last else (args.batch, c, args.size, args.size)
     x = rng.uniform(0, 1, size=shape).astype(np.float32)
     y = (rng.uniform(size=(args.batch, 1)) < 0.7).astype(np.float32)
     return x, y
@@ -71,15 +72,18 @@ def _batch(args, channels_last=True):
 def worker_minicnn(args, kernels):
     if kernels == "numpy":
         os.environ["MINICNN_KERNELS"] = "numpy"
-    sys.path.insert(0, os.path.dirname(HERE))
-    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "examples"))  # the example's models
+    root = args.minicnn_root or os.path.dirname(HERE)
+    sys.path.insert(0, root)
+    sys.path.insert(0, os.path.join(root, "examples"))  # the example's models
     from chest_xray.models import original_cnn
 
-    model = original_cnn((args.size, args.size, 3), seed=0)
+    model = original_cnn((args.size, args.size, args.channels), seed=0)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     x, y = _batch(args)
     train = _time_calls(lambda: model.train_on_batch(x, y), args.warmup, args.runs)
     infer = _time_calls(lambda: model.predict(x, batch_size=args.batch), args.warmup, args.runs)
+    import minicnn
+    print(f"minicnn from {os.path.dirname(minicnn.__file__)}", file=sys.stderr)
     return train, infer
 
 
@@ -91,7 +95,7 @@ def worker_torch(args):
     s = args.size
     flat = 128 * ((((s - 2) // 2 - 2) // 2 - 2) // 2) ** 2
     model = nn.Sequential(
-        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(args.channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 1),
@@ -123,7 +127,7 @@ def worker_keras(args):
     keras.utils.set_random_seed(0)
     layers = keras.layers
     model = keras.Sequential([
-        keras.Input((args.size, args.size, 3)),
+        keras.Input((args.size, args.size, args.channels)),
         layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
         layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2),
@@ -147,9 +151,45 @@ def worker_keras(args):
     return _time_calls(train_step, args.warmup, args.runs), _time_calls(infer, args.warmup, args.runs)
 
 
+# The GEMM the limit is measured on: the third convolution's forward product at batch 32
+# (32*52*52 output pixels, 3*3*64 inner, 128 filters), the largest share of a step's FLOPs.
+GEMM_SHAPE = (32 * 52 * 52, 3 * 3 * 64, 128)
+
+
+def worker_gemm(args):
+    """Seconds per float32 ``(m, k) @ (k, n)`` product of GEMM_SHAPE (NumPy's BLAS)."""
+    m, k, n = GEMM_SHAPE
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    return _time_calls(lambda: np.matmul(a, b, out=out), args.warmup, args.runs)
+
+
+def step_flops(size, channels):
+    """(training, inference) multiply-add FLOPs per image of the original CNN.
+
+    A convolution's forward is ``2 * Ho*Wo * kh*kw*C * F``; backward computes dW and dx,
+    the same count each, except the first layer, which needs no dx. Dense the same with
+    ``in * out``. Pooling, ReLU, the loss and Adam are left out (a few percent).
+    """
+    forward = backward = 0
+    h, c = size, channels
+    for i, f in enumerate((32, 64, 128)):
+        h -= 2
+        macs = 2 * h * h * 9 * c * f
+        forward += macs
+        backward += macs if i == 0 else 2 * macs
+        h, c = h // 2, f
+    for inputs, outputs in ((h * h * c, 128), (128, 1)):
+        forward += 2 * inputs * outputs
+        backward += 2 * 2 * inputs * outputs
+    return forward + backward, forward
+
+
 def run_worker(args):
     name = args.worker
-    if name in ("minicnn", "minicnn-1thread"):
+    if name in ("minicnn", "minicnn-1thread", "minicnn-old"):
         train, infer = worker_minicnn(args, "numba")
     elif name == "minicnn-numpy":
         train, infer = worker_minicnn(args, "numpy")
@@ -157,6 +197,8 @@ def run_worker(args):
         train, infer = worker_torch(args)
     elif name == "keras":
         train, infer = worker_keras(args)
+    elif name == "gemm":
+        train, infer = worker_gemm(args), []
     else:
         raise SystemExit(f"unknown framework {name!r}; choose from {FRAMEWORKS + list(EXTRA_ENV)}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -174,7 +216,10 @@ def installed(name):
 
 def measure(name, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--runs", str(args.runs),
-               "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size)]
+               "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size),
+               "--channels", str(args.channels)]
+    if name == "minicnn-old":
+        command += ["--minicnn-root", args.old]
     if name == "minicnn-numpy":
         command[command.index("--runs") + 1] = str(max(1, args.runs // 3))
     env = dict(os.environ, **EXTRA_ENV.get(name, {}))
@@ -183,18 +228,27 @@ def measure(name, args):
         print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    if name == "gemm":
+        m, k, n = GEMM_SHAPE
+        result["gflops"] = 2 * m * k * n / statistics.median(result["train_times"]) / 1e9
+        return result
     result["train_ips"] = args.batch / statistics.median(result["train_times"])
     result["infer_ips"] = args.batch / statistics.median(result["infer_times"])
     return result
 
 
-def format_table(results, batch):
+def format_table(results, flops, gflops):
+    """One row per framework; ``flops`` (train, infer) per image, ``gflops`` the GEMM peak."""
     lines = [f"{'framework':<15}{'train img/s':>12}{'infer img/s':>12}{'peak MB':>9}"
-             f"{'train vs torch':>16}{'train vs keras':>16}{'infer vs torch':>16}"]
+             f"{'train vs torch':>16}{'train vs keras':>16}{'infer vs torch':>16}{'infer vs keras':>16}"
+             f"{'train % GEMM':>14}{'infer % GEMM':>14}"]
     ref = {k: results.get(k) for k in ("torch", "keras")}
 
     def ratio(a, b):
         return f"{a / b:.2f}x" if b else "-"
+
+    def share(images_per_s, flops_per_image):
+        return f"{100 * images_per_s * flops_per_image / 1e9 / gflops:.0f}%" if gflops else "-"
 
     for name, r in results.items():
         lines.append(
@@ -202,6 +256,8 @@ def format_table(results, batch):
             f"{ratio(r['train_ips'], ref['torch'] and ref['torch']['train_ips']):>16}"
             f"{ratio(r['train_ips'], ref['keras'] and ref['keras']['train_ips']):>16}"
             f"{ratio(r['infer_ips'], ref['torch'] and ref['torch']['infer_ips']):>16}"
+            f"{ratio(r['infer_ips'], ref['keras'] and ref['keras']['infer_ips']):>16}"
+            f"{share(r['train_ips'], flops[0]):>14}{share(r['infer_ips'], flops[1]):>14}"
         )
     return "\n".join(lines)
 
@@ -230,7 +286,15 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--channels-list", default="3,1",
+                        help="input channels to measure: 3 (the RGB original), 1 (the example's default, grayscale)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternating rounds over the frameworks (median of rounds reported)")
+    parser.add_argument("--old", metavar="ROOT",
+                        help="also measure the minicnn checked out at ROOT (a row 'minicnn-old')")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--channels", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--minicnn-root", help=argparse.SUPPRESS)
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip minicnn's per-layer profile after the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -238,18 +302,38 @@ def main():
     if args.worker:
         return run_worker(args)
 
-    results = {}
-    for name in args.frameworks.split(","):
-        if not installed(name):
-            print(f"{name}: not installed, skipped", file=sys.stderr)
-            continue
-        print(f"measuring {name} ...", file=sys.stderr, flush=True)
-        result = measure(name, args)
-        if result:
-            results[name] = result
-    print(f"\nbatch {args.batch}, {args.size}x{args.size}x3, float32, Adam; median of {args.runs} steps; "
-          f"load average {os.getloadavg()[0]:.2f} at the end\n")
-    print(format_table(results, args.batch))
+    names = [n for n in args.frameworks.split(",") if installed(n) or
+             print(f"{n}: not installed, skipped", file=sys.stderr)]
+    if args.old and "minicnn-old" not in names:
+        names.insert(names.index("minicnn") if "minicnn" in names else 0, "minicnn-old")
+    all_results = {}
+    for channels in (int(c) for c in args.channels_list.split(",")):
+        args.channels = channels
+        rounds = {}  # framework -> one result per round, frameworks alternating in each round
+        for round_ in range(args.rounds):
+            for name in ["gemm"] + names:
+                print(f"[{channels} channels, round {round_ + 1}] measuring {name} ...",
+                      file=sys.stderr, flush=True)
+                result = measure(name, args)
+                if result:
+                    rounds.setdefault(name, []).append(result)
+        gemm = rounds.pop("gemm", [])
+        gflops = statistics.median(r["gflops"] for r in gemm) if gemm else None
+        results = {name: {"train_ips": statistics.median(r["train_ips"] for r in rs),
+                          "infer_ips": statistics.median(r["infer_ips"] for r in rs),
+                          "peak_mb": max(r["peak_mb"] for r in rs), "rounds": rs}
+                   for name, rs in rounds.items()}
+        flops = step_flops(args.size, channels)
+        print(f"\nbatch {args.batch}, {args.size}x{args.size}x{channels}, float32, Adam; median of "
+              f"{args.runs} steps per round, median of {args.rounds} alternating rounds; load average "
+              f"{os.getloadavg()[0]:.2f} at the end")
+        print(f"GEMM limit: float32 {GEMM_SHAPE[0]}x{GEMM_SHAPE[1]} @ {GEMM_SHAPE[1]}x{GEMM_SHAPE[2]} "
+              f"at {gflops or float('nan'):.1f} GFLOP/s; a step is {flops[0] / 1e9:.2f} GFLOP per "
+              f"image ({flops[1] / 1e9:.2f} inference), so the GEMM limit is "
+              f"{gflops and gflops * 1e9 / flops[0] or float('nan'):.1f} img/s training, "
+              f"{gflops and gflops * 1e9 / flops[1] or float('nan'):.1f} inference\n")
+        print(format_table(results, flops, gflops))
+        all_results[channels] = {"gemm_gflops": gflops, "flops_per_image": flops, "results": results}
     profile = None
     if args.profile:
         print("\nprofiling minicnn per layer ...", file=sys.stderr, flush=True)
@@ -259,7 +343,7 @@ def main():
             print(profile[0])
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "results": results,
+            json.dump({"args": vars(args), "results": all_results,
                        "minicnn_profile": profile and profile[1]}, f, indent=2)
 
 

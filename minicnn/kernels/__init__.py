@@ -3,6 +3,8 @@
 The layers call these entries and nothing below them::
 
     cols = im2col(x, window)                 # every window of x as one row
+    y = im2col_matmul(x, Wm, b, window)      # im2col(x) @ Wm + b   (no cols kept)
+    dW = im2col_t_matmul(x, dY, window)      # im2col(x)^T @ dY     (cols rebuilt in bands)
     dx = col2im_matmul(dY, Wm.T, window)     # col2im(dY @ Wm.T, window)
     y = matmul(a, b)                         # a @ b, oriented for BLAS
     y, mask = relu(x)                        # max(x, 0) and [x > 0]
@@ -14,8 +16,9 @@ Each is paired with its ``*_reference`` (plain NumPy, the one to read) by the on
 dispatch in ``minicnn.kernels.backend``: ``MINICNN_KERNELS=numpy`` runs the references,
 the default runs the fast versions. ``window.Window`` is the geometry of a convolution
 or pooling. Everything about speed stays in this package: the Numba loops, the buffers
-reused between steps (``workspace``), the BLAS orientation (``gemm``), the chunking of
-a convolution's backward pass and the thread counts.
+reused between steps (``workspace``), the BLAS orientation (``gemm``), the bands a
+convolution is computed in (``conv``), the lanes that share them over the cores
+(``lanes``) and the thread counts.
 
 Threads. The matrix products run in NumPy's OpenBLAS and the kernels in Numba, each
 with one thread per core unless ``OPENBLAS_NUM_THREADS`` / ``NUMBA_NUM_THREADS`` say
@@ -28,14 +31,20 @@ minicnn sets none of these itself: they must be set before NumPy is imported, wh
 minicnn cannot guarantee. ``benchmarks/`` holds the measurements.
 """
 
-from . import backend, batchnorm, workspace
+from . import backend, batchnorm, lanes, workspace
 from .activations import relu, relu_reference
 from .adam import adam_update, adam_update_reference
+from .conv import (
+    col2im_matmul,
+    col2im_matmul_reference,
+    im2col_matmul,
+    im2col_matmul_reference,
+    im2col_t_matmul,
+    im2col_t_matmul_reference,
+)
 from .gemm import column_sums, column_sums_reference, matmul, matmul_reference
 from .im2col import (
     col2im,
-    col2im_matmul,
-    col2im_matmul_reference,
     col2im_reference,
     im2col,
     im2col_reference,
@@ -50,9 +59,10 @@ from .pooling import (
 from .window import Window, conv_output_size
 
 __all__ = [
-    "backend", "batchnorm", "workspace",
+    "backend", "batchnorm", "lanes", "workspace",
     "Window", "conv_output_size",
     "im2col", "im2col_reference", "col2im", "col2im_reference",
+    "im2col_matmul", "im2col_matmul_reference", "im2col_t_matmul", "im2col_t_matmul_reference",
     "col2im_matmul", "col2im_matmul_reference",
     "matmul", "matmul_reference", "column_sums", "column_sums_reference",
     "relu", "relu_reference",

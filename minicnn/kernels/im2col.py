@@ -16,8 +16,8 @@ windows overlap (a pixel that sat in several windows received gradient from each
 Padded cells read as 0 and their gradient is dropped. The geometry (window, strides,
 pads, output grid) is a :class:`~minicnn.kernels.window.Window`.
 
-Each entry has a plain NumPy reference (``im2col_reference``, ``col2im_reference``,
-``col2im_matmul_reference``: read these) and a fast version built on the Numba loops
+Each entry has a plain NumPy reference (``im2col_reference``, ``col2im_reference``:
+read these) and a fast version built on the Numba loops
 ``im2col_numba`` / ``col2im_numba``, which write straight into reused buffers, handle
 padding by bounds checks (no padded copy of ``x``) and run over images/rows in
 parallel. ``minicnn.kernels.backend`` chooses; the tests prove both agree.
@@ -27,14 +27,13 @@ import numba
 import numpy as np
 
 from . import workspace
-from .backend import fast_version_of, num_threads, threads_for
+from .backend import fast_version_of, threads_for
 from .window import Window, conv_output_size
 
 __all__ = [
     "Window", "conv_output_size",
     "im2col", "im2col_reference", "im2col_numba",
     "col2im", "col2im_reference", "col2im_numba",
-    "col2im_matmul", "col2im_matmul_reference",
 ]
 
 
@@ -100,15 +99,6 @@ def col2im_reference(cols, window):
             dxp[:, i : i + w.sh * w.out_h : w.sh, j : j + w.sw * w.out_w : w.sw, :] += \
                 cols[:, :, :, i, j, :]
     return dxp[:, w.pad_top : w.pad_top + w.in_h, w.pad_left : w.pad_left + w.in_w, :]
-
-
-def col2im_matmul_reference(dy, weights_t, window):
-    """``col2im(dy @ weights_t, window)``: a convolution's input gradient.
-
-    ``dy`` (N*out_h*out_w, F) and ``weights_t`` (F, kh*kw*C) give ``dcols``, the
-    gradient for every copied window value; col2im adds it back onto the image.
-    """
-    return col2im_reference(dy @ weights_t, window)
 
 
 # --------------------------------------------------------------------------------------
@@ -211,34 +201,3 @@ def col2im(cols, window):
     dx = workspace.output((n, window.in_h, window.in_w, c), cols.dtype)
     with threads_for(cols.size):
         return col2im_numba(cols, window.loop_bounds(), dx)
-
-
-# dcols = dy @ weights_t is built in chunks of whole images of about this many elements
-# instead of all at once: the full dcols is as big as cols, the largest array of a
-# convolution's backward pass. The size was chosen with benchmarks/profile_layers.py.
-_DCOLS_CHUNK_ELEMENTS = 1 << 25
-
-
-@fast_version_of(col2im_matmul_reference)
-def col2im_matmul(dy, weights_t, window):
-    """``col2im(dy @ weights_t, window)``, a few images at a time.
-
-    Each chunk's ``dcols`` is one GEMM into a reused buffer, then col2im writes that
-    chunk's images of ``dx``. At least one image per thread per chunk, so every chunk
-    keeps all threads busy.
-    """
-    dy = np.ascontiguousarray(dy)
-    k = weights_t.shape[1]
-    rows = window.out_h * window.out_w  # rows of dcols per image
-    n = dy.shape[0] // rows
-    dtype = np.result_type(dy.dtype, weights_t.dtype)
-    per_chunk = max(min(max(num_threads(), _DCOLS_CHUNK_ELEMENTS // k // rows), n), 1)
-    dcols = workspace.output((per_chunk * rows, k), dtype)
-    dx = workspace.output((n, window.in_h, window.in_w, k // window.size), dtype)
-    for start in range(0, n, per_chunk):
-        stop = min(start + per_chunk, n)
-        part = dcols[: (stop - start) * rows]
-        np.matmul(dy[start * rows : stop * rows], weights_t, out=part)
-        with threads_for(part.size):
-            col2im_numba(part, window.loop_bounds(), dx[start:stop])
-    return dx

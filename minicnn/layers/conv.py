@@ -24,10 +24,12 @@ Backward, given dY = dL/dY (same shape as Y), is the matrix-product rule three t
 Padding ``"same"`` follows TensorFlow: ``Ho = ceil(H / sh)``, the needed zeros split with
 the extra one at the bottom/right. ``"valid"`` uses no padding.
 
-Speed lives one call down, in ``minicnn.kernels``: ``im2col`` / ``col2im`` are Numba
-loops on buffers reused between steps, ``matmul`` orients products for BLAS, and
-``col2im_matmul`` builds ``dcols`` a few images at a time so it never holds the whole
-batch. Each has a plain NumPy reference beside it (``MINICNN_KERNELS=numpy`` runs those).
+Speed lives one call down, in ``minicnn.kernels``: ``im2col_matmul(x, Wm, b)`` is
+``im2col(x) @ Wm + b``, ``im2col_t_matmul(x, dY)`` is ``im2col(x)^T @ dY`` and
+``col2im_matmul(dY, Wm^T)`` is ``col2im(dY @ Wm^T)``, each computed a band of output rows
+at a time, so ``cols`` (``kh*kw`` times the size of ``x``) is never held whole: the layer
+keeps ``x`` and backward rebuilds ``cols`` band by band. Each has a plain NumPy reference
+beside it (``MINICNN_KERNELS=numpy`` runs those).
 The first layer of a model (``needs_input_grad`` False) skips dx, its most expensive part.
 """
 
@@ -92,7 +94,7 @@ class Conv2D(Layer):
     worked example in ``docs/kernels.md``). Tests: ``tests/layers/test_conv.py``.
     """
 
-    kept_for_backward = ("cols",)
+    kept_for_backward = ("x",)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", use_bias=True,
                  kernel_initializer="he_normal", name=None):
@@ -132,22 +134,21 @@ class Conv2D(Layer):
 
     # --- forward / backward -------------------------------------------------------------
     def forward(self, x, training=False):
-        """``x`` (N, H, W, C) -> (N, Ho, Wo, filters); keeps ``cols`` for backward."""
+        """``x`` (N, H, W, C) -> (N, Ho, Wo, filters); keeps ``x`` for backward."""
         Wm = self.params["W"].reshape(-1, self.filters)               # (kh*kw*C, F)
-        self.cols = kernels.im2col(x, self.window)                    # (N*Ho*Wo, kh*kw*C)
-        y = kernels.matmul(self.cols, Wm)                             # (N*Ho*Wo, F): NHWC
-        if self.use_bias:
-            y += self.params["b"]
-        return y.reshape(x.shape[0], *self.output_shape)
+        self.x = x  # backward rebuilds cols from x, kh*kw times smaller than cols
+        y = kernels.im2col_matmul(x, Wm, self.params.get("b"), self.window)  # cols @ Wm + b
+        return y.reshape(x.shape[0], *self.output_shape)              # (N*Ho*Wo, F) is NHWC
 
     def backward(self, grad_out):
         """Fill ``grads`` (overwriting) and return dL/dx, or None for a first layer."""
         W = self.params["W"]
         Wm = W.reshape(-1, self.filters)
         dY = grad_out.reshape(-1, self.filters)                       # (N*Ho*Wo, F)
-        self.grads["W"][...] = kernels.matmul(self.cols.T, dY).reshape(W.shape)  # dW = cols^T dY
+        dWm = kernels.im2col_t_matmul(self.x, dY, self.window)        # dW = cols^T dY
+        self.grads["W"][...] = dWm.reshape(W.shape)
         if self.use_bias:
-            self.grads["b"][...] = kernels.column_sums(dY)                        # db = dY.sum(0)
+            self.grads["b"][...] = kernels.column_sums(dY)            # db = dY.sum(0)
         if not self.needs_input_grad:
             return None
         return kernels.col2im_matmul(dY, Wm.T, self.window)           # col2im(dY @ Wm^T)

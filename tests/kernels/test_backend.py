@@ -27,7 +27,8 @@ _PROBE = """
 import numpy as np
 from minicnn import kernels
 from minicnn.kernels import backend, batchnorm
-entries = {"im2col": kernels.im2col, "col2im_matmul": kernels.col2im_matmul,
+entries = {"im2col_matmul": kernels.im2col_matmul, "im2col_t_matmul": kernels.im2col_t_matmul,
+           "col2im_matmul": kernels.col2im_matmul,
            "matmul": kernels.matmul, "column_sums": kernels.column_sums, "relu": kernels.relu,
            "maxpool_forward": kernels.maxpool_forward, "maxpool_backward": kernels.maxpool_backward,
            "mean_var": batchnorm.mean_var, "normalize": batchnorm.normalize,
@@ -49,7 +50,7 @@ m.train_on_batch(x, np.array([0.0, 1.0], np.float32))
 print(backend.KERNELS, sorted(calls))
 """
 
-_ENTRIES = {"im2col", "col2im_matmul", "matmul", "column_sums", "relu", "maxpool_forward",
+_ENTRIES = {"im2col_matmul", "im2col_t_matmul", "col2im_matmul", "matmul", "column_sums", "relu", "maxpool_forward",
             "maxpool_backward", "mean_var", "normalize", "grad_sums", "input_grad", "adam_update"}
 
 

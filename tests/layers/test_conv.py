@@ -242,18 +242,21 @@ def test_memory_stays_flat_across_steps_and_smaller_batches():
     expected.params["W"][...] = layer.params["W"]
     np.testing.assert_allclose(layer.forward(big), expected.forward(big), rtol=1e-6)
 
-def test_calling_the_layer_again_reuses_the_memory_of_the_last_cols():
-    # layer(x) drops what the last forward kept (Layer.kept_for_backward) before the
-    # next forward, so one cols-sized array serves every step instead of two.
+def test_the_layer_keeps_its_input_and_never_holds_cols_whole():
+    # Forward keeps x (not cols, kh*kw times larger) and backward rebuilds cols in bands:
+    # no array of the step, pooled or kept, is as large as the whole cols.
     from minicnn.kernels import workspace
 
     workspace.release()
     rng = np.random.default_rng(0)
-    layer = Conv2D(8, 3)
-    layer.build((64, 64, 8), rng=rng, dtype=np.float32)
-    x = rng.standard_normal((4, 64, 64, 8)).astype(np.float32)
-    layer(x)
-    first = layer.cols.__array_interface__["data"][0]
+    layer = Conv2D(32, 3, padding="same")
+    layer.build((64, 64, 16), rng=rng, dtype=np.float32)
+    layer.needs_input_grad = True
+    x = rng.standard_normal((4, 64, 64, 16)).astype(np.float32)
     y = layer(x)
-    assert layer.cols.__array_interface__["data"][0] == first
-    assert layer.backward(np.ones_like(y)).shape == x.shape  # and backward still has its cols
+    assert layer.x is x and not hasattr(layer, "cols")
+    dx = layer.backward(np.ones_like(y))
+    assert dx.shape == x.shape
+    cols_bytes = 4 * 64 * 64 * 9 * 16 * 4
+    assert workspace._POOL  # y (2 MB) and dx (1 MB) are pooled ...
+    assert max(buf.nbytes for buf in workspace._POOL) < cols_bytes / 4  # ... nothing cols-sized

@@ -1,0 +1,106 @@
+"""Lanes: one worker thread per core, each working through whole pieces of a job on its own.
+
+A convolution on a batch of images splits into independent pieces (a band of output rows,
+or one image). Rather than running each piece's im2col and matrix product across all
+cores in turn (every call then waits for the other cores to join, and a multi-threaded
+BLAS can collapse on a product with a short inner axis), each core takes a piece, does
+all of its steps single-threaded while the piece's data sits in that core's cache, and
+takes the next piece when done. Pieces are handed out in order from a shared counter, so
+a core slowed down by another program simply takes fewer of them.
+
+``run(work, count)`` calls ``work(lane, piece)`` once for every ``piece`` in
+``range(count)``, spread over ``lanes(count)`` threads (the caller's thread is lane 0).
+``lane`` numbers the thread, so ``work`` can keep a buffer per lane. Inside a lane,
+OpenBLAS runs on one thread (its thread-local setting, OpenBLAS 0.3.27 or later), and
+Numba kernels called from ``work`` must be serial ``nogil`` functions (a parallel Numba
+kernel must not be entered from two threads at once).
+
+With one thread configured (``NUMBA_NUM_THREADS=1``), without a thread-local OpenBLAS,
+or with ``NUMBA_DISABLE_JIT=1`` (the kernels then hold the GIL), everything runs on the
+caller's thread: same results, in the same order per piece.
+"""
+
+import ctypes
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+
+__all__ = ["lanes", "run"]
+
+
+def _openblas_local_threads():
+    """OpenBLAS's ``openblas_set_num_threads_local`` (per calling thread), or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        return setter
+    return None
+
+
+_set_blas_threads = None  # looked up on first use: NumPy has loaded OpenBLAS by then
+_looked_up = False
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _blas_setter():
+    global _set_blas_threads, _looked_up
+    if not _looked_up:
+        import numpy  # noqa: F401  (makes sure OpenBLAS is loaded before we look)
+        _set_blas_threads = _openblas_local_threads()
+        _looked_up = True
+    return _set_blas_threads
+
+
+def lanes(count):
+    """How many threads ``run`` uses for ``count`` pieces."""
+    if numba.config.DISABLE_JIT or _blas_setter() is None:
+        return 1
+    return max(1, min(numba.get_num_threads(), count))
+
+
+def _pool(workers):
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor._max_workers < workers:
+            _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minicnn-lane")
+        return _executor
+
+
+def run(work, count):
+    """Call ``work(lane, piece)`` for every piece in ``range(count)`` (see the module docstring)."""
+    n_lanes = lanes(count)
+    if n_lanes == 1:
+        for piece in range(count):
+            work(0, piece)
+        return
+    pieces = itertools.count()  # next() on it is atomic under the GIL
+    set_threads = _blas_setter()
+
+    def lane(number):
+        previous = set_threads(1) if set_threads else None
+        try:
+            for piece in iter(lambda: next(pieces), None):
+                if piece >= count:
+                    return
+                work(number, piece)
+        finally:
+            if set_threads:
+                set_threads(previous)
+
+    futures = [_pool(n_lanes - 1).submit(lane, number) for number in range(1, n_lanes)]
+    try:
+        lane(0)
+    finally:
+        for future in futures:
+            future.result()  # waits, and re-raises a lane's error here

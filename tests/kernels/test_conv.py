@@ -1,0 +1,128 @@
+"""im2col_matmul / im2col_t_matmul / col2im_matmul: the banded fast versions equal the references."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from minicnn.kernels import conv, lanes
+from minicnn.kernels.im2col import col2im_reference, im2col_reference
+from minicnn.kernels.window import Window, conv_output_size
+
+
+@st.composite
+def conv_cases(draw):
+    """A drawn (x, window, filters) with a valid output grid; float32 or float64."""
+    n = draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    c = draw(st.integers(1, 5))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    assume(conv_output_size(h, kh, sh, padding)[0] > 0)
+    assume(conv_output_size(w, kw, sw, padding)[0] > 0)
+    seed = draw(st.integers(0, 2**32 - 1))
+    x = np.random.default_rng(seed).standard_normal((n, h, w, c)).astype(dtype)
+    return x, Window.over((h, w), (kh, kw), (sh, sw), padding), draw(st.integers(1, 6))
+
+
+def _tol(dtype):
+    return 1e-4 if dtype == np.float32 else 1e-12  # the same sums in another order
+
+
+@settings(max_examples=80, deadline=None)
+@given(conv_cases(), st.booleans())
+def test_im2col_matmul_equals_the_product_of_cols(case, with_bias):
+    x, window, filters = case
+    rng = np.random.default_rng(1)
+    weights = rng.standard_normal((window.size * x.shape[3], filters)).astype(x.dtype)
+    bias = rng.standard_normal(filters).astype(x.dtype) if with_bias else None
+    expected = conv.im2col_matmul_reference(x, weights, bias, window)
+    np.testing.assert_allclose(expected, im2col_reference(x, window) @ weights
+                               + (0 if bias is None else bias), rtol=1e-15)
+    for band in (1 << 18, 1):  # the whole batch in one band, and one image row per band
+        conv.BAND_ELEMENTS = band
+        try:
+            got = conv.im2col_matmul.fast(x, weights, bias, window)
+        finally:
+            conv.BAND_ELEMENTS = 1 << 18
+        assert got.dtype == x.dtype and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
+
+
+@settings(max_examples=80, deadline=None)
+@given(conv_cases())
+def test_im2col_t_matmul_equals_cols_transposed_times_dy(case):
+    x, window, filters = case
+    rng = np.random.default_rng(2)
+    dy = rng.standard_normal((x.shape[0] * window.out_h * window.out_w, filters)).astype(x.dtype)
+    expected = conv.im2col_t_matmul_reference(x, dy, window)
+    np.testing.assert_allclose(expected, im2col_reference(x, window).T @ dy, rtol=1e-15)
+    for band in (1 << 18, 1):
+        conv.BAND_ELEMENTS = band
+        try:
+            got = conv.im2col_t_matmul.fast(x, dy, window)
+        finally:
+            conv.BAND_ELEMENTS = 1 << 18
+        assert got.dtype == x.dtype and got.shape == (window.size * x.shape[3], filters)
+        np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
+
+
+@settings(max_examples=80, deadline=None)
+@given(conv_cases())
+def test_col2im_matmul_equals_col2im_of_the_product(case):
+    x, window, filters = case
+    rng = np.random.default_rng(3)
+    k = window.size * x.shape[3]
+    dy = rng.standard_normal((x.shape[0] * window.out_h * window.out_w, filters)).astype(x.dtype)
+    weights_t = rng.standard_normal((filters, k)).astype(x.dtype)
+    expected = conv.col2im_matmul_reference(dy, weights_t, window)
+    np.testing.assert_allclose(expected, col2im_reference(dy @ weights_t, window), rtol=1e-15)
+    for band in (1 << 18, 1):  # overlapping windows across band edges must still add up
+        conv.BAND_ELEMENTS = band
+        try:
+            got = conv.col2im_matmul.fast(dy, weights_t, window)
+        finally:
+            conv.BAND_ELEMENTS = 1 << 18
+        assert got.dtype == x.dtype and got.shape == x.shape
+        np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
+
+
+def test_two_lanes_give_the_results_of_one(monkeypatch):
+    # Real threads (whatever NUMBA_NUM_THREADS says): bands handed out from a shared
+    # counter, per-lane buffers and per-lane weight-gradient sums.
+    rng = np.random.default_rng(4)
+    window = Window.over((20, 17), (3, 3), (1, 2), "same")
+    x = rng.standard_normal((5, 20, 17, 6))
+    weights = rng.standard_normal((54, 7))
+    dy = rng.standard_normal((5 * window.out_h * window.out_w, 7))
+    monkeypatch.setattr(conv, "BAND_ELEMENTS", 200)  # many bands
+    one = [conv.im2col_matmul.fast(x, weights, None, window).copy(),
+           conv.im2col_t_matmul.fast(x, dy, window).copy(),
+           conv.col2im_matmul.fast(dy, weights.T, window).copy()]
+    seen = []
+    real_run = lanes.run
+    monkeypatch.setattr(lanes, "lanes", lambda count: min(2, count))
+    monkeypatch.setattr(lanes, "run", lambda work, count: seen.append(count) or real_run(work, count))
+    two = [conv.im2col_matmul.fast(x, weights, None, window),
+           conv.im2col_t_matmul.fast(x, dy, window),
+           conv.col2im_matmul.fast(dy, weights.T, window)]
+    assert len(seen) == 3 and min(seen) > 2
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+def test_lanes_run_every_piece_once_and_pass_errors_on(monkeypatch):
+    monkeypatch.setattr(lanes, "lanes", lambda count: min(2, count))
+    done = []
+    lanes.run(lambda lane, piece: done.append((lane, piece)), 50)
+    assert sorted(piece for _, piece in done) == list(range(50))
+    assert {lane for lane, _ in done} <= {0, 1}
+
+    def fails(lane, piece):
+        if piece == 7:
+            raise ValueError("piece 7")
+
+    with pytest.raises(ValueError, match="piece 7"):
+        lanes.run(fails, 20)
