@@ -30,6 +30,8 @@ import sys
 
 import numpy as np
 
+from .files import atomic_write
+
 __all__ = ["HTML", "esc", "text", "table", "key_value_table", "figure", "section", "page",
            "image_data_uri", "hide_images", "environment", "summary_html", "write_page",
            "write_report", "render_report", "CSS"]
@@ -400,11 +402,14 @@ def write_report(path, settings=None, data_summary=None, metrics=None, figures=N
 
 
 def write_page(path, page_html):
-    """Write ``page_html`` to ``path`` (creating its folder) as UTF-8; returns the path."""
+    """Write ``page_html`` to ``path`` (creating its folder) as UTF-8, atomically; returns the path.
+
+    A killed run leaves the old page or the new one, never half a page.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(page_html)
+    with atomic_write(path) as f:
+        f.write(page_html.encode("utf-8"))
     return path
