@@ -482,7 +482,9 @@ class _Streaming:
     name = None
     threshold = 0.5
 
-    def __init__(self):
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = str(name)  # e.g. "accuracy": the key a K-class model reports it under
         self.reset()
 
     def _batch(self, y_true, y_prob):
@@ -871,10 +873,6 @@ class StreamingCategoricalAccuracy(_Streaming):
 
     name = "categorical_accuracy"
 
-    def __init__(self, name=None):
-        if name is not None:
-            self.name = str(name)  # e.g. "accuracy", the key a K-class model reports it under
-        super().__init__()
 
     def reset(self):
         self.correct = self.total = 0
@@ -904,10 +902,6 @@ class StreamingMacroAUC(_Streaming):
 
     name = "macro_auc"
 
-    def __init__(self, name=None):
-        if name is not None:
-            self.name = str(name)  # e.g. "auc", the key a K-class model reports it under
-        super().__init__()
 
     def reset(self):
         self._y = []

@@ -36,13 +36,24 @@ DPI = 100
 
 
 # --- helpers -----------------------------------------------------------------------------
-def _new_figure(width, height):
+def new_figure(width, height):
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)                    # attach the non-interactive canvas
     return fig
 
 
-def _save(fig, path):
+def style_roc_axes(ax):
+    """ROC axes: 1 - specificity against sensitivity on [0, 1]^2, square, gridded, legend."""
+    ax.set_xlabel("1 - specificity (false positive rate)")
+    ax.set_ylabel("sensitivity (true positive rate)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def save_figure(fig, path):
     """Write ``fig`` to ``path`` as a PNG and return ``path``; with no path, return ``fig``."""
     if path is None:
         return fig
@@ -124,14 +135,14 @@ def sample_grid(images, labels, class_names, path=None, ncols=None, title="Sampl
     if labels.shape[0] != len(imgs):
         raise ValueError(f"labels has {labels.shape[0]} entries but images has {len(imgs)}")
     nrows, ncols = _grid(len(imgs), ncols)
-    fig = _new_figure(2.2 * ncols, 2.4 * nrows + 0.4)
+    fig = new_figure(2.2 * ncols, 2.4 * nrows + 0.4)
     axes = _image_axes(fig, nrows, ncols)
     for ax, img, lab in zip(axes.ravel(), imgs, labels):
         ax.imshow(to_display(img))
         ax.set_title(_class_name(class_names, lab), fontsize=9)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def augmentation_preview(images, path=None, row_titles=None, col_titles=None,
@@ -160,7 +171,7 @@ def augmentation_preview(images, path=None, row_titles=None, col_titles=None,
     if not rows or not rows[0]:
         raise ValueError("images: nothing to draw")
     nrows, ncols = len(rows), max(len(r) for r in rows)
-    fig = _new_figure(2.0 * ncols, 2.1 * nrows + 0.4)
+    fig = new_figure(2.0 * ncols, 2.1 * nrows + 0.4)
     axes = _image_axes(fig, nrows, ncols)
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
@@ -174,7 +185,7 @@ def augmentation_preview(images, path=None, row_titles=None, col_titles=None,
                             rotation=90, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- training ------------------------------------------------------------------------------
@@ -200,7 +211,7 @@ def training_curves(history, path=None, title="Training curves"):
     bases = sorted(set(bases), key=lambda k: (_CURVE_ORDER.index(k) if k in _CURVE_ORDER else 99, k))
     bases = [b for b in bases if len(hist.get(b, [])) or len(hist.get("val_" + b, []))]
     n = max(1, len(bases))
-    fig = _new_figure(min(4.0 * n, 16), 3.6)
+    fig = new_figure(min(4.0 * n, 16), 3.6)
     axes = fig.subplots(1, n, squeeze=False)[0]
     if not bases:
         axes[0].text(0.5, 0.5, "no history recorded", ha="center", va="center")
@@ -220,7 +231,7 @@ def training_curves(history, path=None, title="Training curves"):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- evaluation ----------------------------------------------------------------------------
@@ -238,7 +249,7 @@ def roc_curve_plot(y_true, y_score, path=None, operating_points=None, auc_ci=Non
     fpr, tpr, _ = M.roc_curve(y, s)
     auc = M.roc_auc(y, s)
     label = f"AUC = {auc:.3f}" + (f" [{auc_ci[0]:.3f}, {auc_ci[1]:.3f}]" if auc_ci is not None else "")
-    fig = _new_figure(5, 5)
+    fig = new_figure(5, 5)
     ax = fig.subplots()
     ax.plot(fpr, tpr, lw=2, label=label)
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
@@ -247,16 +258,10 @@ def roc_curve_plot(y_true, y_score, path=None, operating_points=None, auc_ci=Non
         sens, spec = M.recall(y, pred), M.specificity(y, pred)
         ax.plot(1 - spec, sens, marker, markersize=9,
                 label=f"{name}: sens {sens:.2f}, spec {spec:.2f}")
-    ax.set_xlabel("1 - specificity (false positive rate)")
-    ax.set_ylabel("sensitivity (true positive rate)")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.set_aspect("equal")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    style_roc_axes(ax)
     ax.set_title(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def pr_curve_plot(y_true, y_score, path=None, operating_points=None, title="Precision-recall curve"):
@@ -267,7 +272,7 @@ def pr_curve_plot(y_true, y_score, path=None, operating_points=None, title="Prec
     y, s = _check_binary_curve_input(y_true, y_score)
     prec, rec, _ = M.precision_recall_curve(y, s)
     ap = M.average_precision(y, s)
-    fig = _new_figure(5, 5)
+    fig = new_figure(5, 5)
     ax = fig.subplots()
     ax.step(rec, prec, where="post", lw=2, label=f"AP = {ap:.3f}")
     ax.axhline(y.mean(), ls=":", color="gray", label=f"prevalence {y.mean():.2f}")
@@ -283,7 +288,7 @@ def pr_curve_plot(y_true, y_score, path=None, operating_points=None, title="Prec
     ax.legend(loc="lower left", fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion_matrix_plot(y_true, y_pred, path=None, class_names=("negative", "positive"),
@@ -296,7 +301,7 @@ def confusion_matrix_plot(y_true, y_pred, path=None, class_names=("negative", "p
     cm = M.confusion_matrix(y_true, y_pred)
     rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     names = [str(c) for c in class_names]
-    fig = _new_figure(5, 4.4)
+    fig = new_figure(5, 4.4)
     ax = fig.subplots()
     ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     cell_names = [["true negative", "false positive"], ["false negative", "true positive"]]
@@ -311,7 +316,7 @@ def confusion_matrix_plot(y_true, y_pred, path=None, class_names=("negative", "p
     ax.set_title(f"{title}\nsensitivity {M.ratio(tp, tp + fn):.3f}, "
                  f"specificity {M.ratio(tn, tn + fp):.3f}", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, ncols=None,
@@ -330,7 +335,7 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, n
                          "must have the same length")
     pred = (p >= threshold).astype(np.int64)
     nrows, ncols = _grid(len(imgs), ncols)
-    fig = _new_figure(2.3 * ncols, 2.8 * nrows + 0.5)
+    fig = new_figure(2.3 * ncols, 2.8 * nrows + 0.5)
     axes = _image_axes(fig, nrows, ncols)
     for ax, img, yt, pt, pp in zip(axes.ravel(), imgs, y, pred, p):
         ax.imshow(to_display(img))
@@ -347,7 +352,7 @@ def prediction_grid(images, y_true, y_prob, threshold, class_names, path=None, n
                 spine.set_edgecolor("red")
                 spine.set_linewidth(3)
     fig.suptitle(f"{title} (threshold {threshold:.3f})")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM", box=None):
@@ -374,7 +379,7 @@ def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM
     n = len(imgs)
     ncols = min(n, 6)
     nblocks = int(math.ceil(n / ncols))
-    fig = _new_figure(2.2 * ncols, 4.4 * nblocks + 0.4)
+    fig = new_figure(2.2 * ncols, 4.4 * nblocks + 0.4)
     axes = _image_axes(fig, 2 * nblocks, ncols)
     for k, (img, hm, t) in enumerate(zip(imgs, maps, titles)):
         r, c = 2 * (k // ncols), k % ncols
@@ -388,7 +393,7 @@ def gradcam_grid(images, heatmaps, titles, path=None, alpha=0.4, title="Grad-CAM
                                                edgecolor="white", linestyle="--", linewidth=1.2))
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def calibration_plot(y_true, y_prob, path=None, n_bins=10, title="Calibration"):
@@ -401,7 +406,7 @@ def calibration_plot(y_true, y_prob, path=None, n_bins=10, title="Calibration"):
     y = M.as_labels(y_true, "y_true")
     p = M.as_probabilities(y_prob)
     mean_p, frac, counts = M.reliability_curve(y, p, n_bins=n_bins)
-    fig = _new_figure(5, 6)
+    fig = new_figure(5, 6)
     ax, hax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], ":", color="gray", label="perfectly calibrated")
     ax.plot(mean_p, frac, "o-", label=f"model (Brier {M.brier_score(y, p):.3f})")
@@ -417,4 +422,4 @@ def calibration_plot(y_true, y_prob, path=None, n_bins=10, title="Calibration"):
     hax.set_ylabel("count")
     hax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -11,7 +11,7 @@ one row of K scores per example.
 import numpy as np
 
 from . import metrics as M
-from .plots import _new_figure, _save
+from .plots import new_figure, save_figure, style_roc_axes
 
 __all__ = ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot"]
 
@@ -42,7 +42,7 @@ def multiclass_confusion_matrix_plot(y_true, y_pred, path=None, class_names=None
     names = _names(class_names, k)
     rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     side = 1.4 * k + 2.0
-    fig = _new_figure(side + 0.4, side)
+    fig = new_figure(side + 0.4, side)
     ax = fig.subplots()
     ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
@@ -56,7 +56,7 @@ def multiclass_confusion_matrix_plot(y_true, y_pred, path=None, class_names=None
     ax.set_title(f"{title}\naccuracy {accuracy:.3f}, macro F1 "
                  f"{M.macro_f1(y_true, y_pred, k):.3f} (row % = share of the true class)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def one_vs_rest_roc_plot(y_true, y_score, path=None, class_names=None, title="One-vs-rest ROC curves"):
@@ -69,18 +69,12 @@ def one_vs_rest_roc_plot(y_true, y_score, path=None, class_names=None, title="On
     curves = M.one_vs_rest_roc_curves(y_true, y_score)
     aucs = M.one_vs_rest_roc_auc(y_true, y_score)
     names = _names(class_names, len(curves))
-    fig = _new_figure(5.5, 5.5)
+    fig = new_figure(5.5, 5.5)
     ax = fig.subplots()
     for (fpr, tpr, _), auc, name in zip(curves, aucs, names):
         ax.plot(fpr, tpr, lw=2, label=f"{name} vs rest: AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
-    ax.set_xlabel("1 - specificity (false positive rate)")
-    ax.set_ylabel("sensitivity (true positive rate)")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.set_aspect("equal")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    style_roc_axes(ax)
     ax.set_title(f"{title}\nmacro AUC {float(np.mean(aucs)):.3f}", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -95,7 +95,7 @@ def test_prediction_and_gradcam_grids(tmp_path, data):
 def test_prediction_grid_titles_state_one_probability_against_one_threshold(tmp_path, monkeypatch):
     """Every film shows P(positive) and the threshold, never the predicted class's confidence."""
     drawn = []
-    monkeypatch.setattr(P, "_save", lambda fig, path: drawn.append(fig) or str(path))
+    monkeypatch.setattr(P, "save_figure", lambda fig, path: drawn.append(fig) or str(path))
     images = np.zeros((3, 16, 16, 1), np.uint8)
     P.prediction_grid(images, [0, 1, 0], [0.21, 0.06, 0.05], 0.13, CLASSES, tmp_path / "p.png")
     titles = [ax.get_title() for ax in drawn[0].axes if ax.get_title()]
@@ -106,7 +106,7 @@ def test_prediction_grid_titles_state_one_probability_against_one_threshold(tmp_
 
 def test_gradcam_grid_draws_the_box_on_each_overlay(tmp_path, monkeypatch):
     drawn = []
-    monkeypatch.setattr(P, "_save", lambda fig, path: drawn.append(fig) or str(path))
+    monkeypatch.setattr(P, "save_figure", lambda fig, path: drawn.append(fig) or str(path))
     images, heat = np.zeros((2, 20, 10, 1), np.uint8), np.zeros((2, 20, 10))
     P.gradcam_grid(images, heat, ["a", "b"], tmp_path / "g.png", box=(0.1, 0.2, 0.8, 0.9))
     boxes = [patch for ax in drawn[0].axes for patch in ax.patches]
