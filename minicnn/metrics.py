@@ -60,6 +60,11 @@ def as_scores(s, name="y_score"):
         s = s[:, 0]
     if s.ndim != 1:
         raise ValueError(f"{name}: expected shape (N,) or (N, 1), got {s.shape}")
+    return _numeric_without_nan(s, name)
+
+
+def _numeric_without_nan(s, name):
+    """``s`` as float64; ValueError naming ``name`` for non-numbers or NaN (binary or K-class scores)."""
     if not (np.issubdtype(s.dtype, np.number) or s.dtype == bool):
         raise ValueError(f"{name}: expected numbers, got dtype {s.dtype}")
     s = s.astype(np.float64)
@@ -666,13 +671,7 @@ def _class_scores(y_score, name="y_score"):
                          f"(N, K), got {s.shape}" + ("; for one score per example use the binary "
                                                       "functions (roc_auc, ...)" if s.ndim == 1 or
                                                       (s.ndim == 2 and s.shape[1] == 1) else ""))
-    if not (np.issubdtype(s.dtype, np.number) or s.dtype == bool):
-        raise ValueError(f"{name}: expected numbers, got dtype {s.dtype}")
-    s = s.astype(np.float64)
-    if np.isnan(s).any():
-        raise ValueError(f"{name}: contains NaN at {int(np.isnan(s).sum())} position(s); "
-                         "check the model's output (a diverged training gives NaN)")
-    return s
+    return _numeric_without_nan(s, name)
 
 
 def _num_classes(num_classes, *label_arrays):
