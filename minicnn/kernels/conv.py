@@ -222,7 +222,7 @@ def im2col_t_matmul(x, dy, window):
         np.matmul(cols.T, dy[first * out_w : (first + rows) * out_w], out=product)
         sums[lane] += product
 
-    lanes.run(band, count)
+    lanes.run(band, count, fixed=True)  # a fixed share per lane: the float sum is repeatable
     return sums.sum(axis=0) if len(sums) > 1 else sums[0]
 
 

@@ -77,8 +77,13 @@ def _pool(workers):
         return _executor
 
 
-def run(work, count):
-    """Call ``work(lane, piece)`` for every piece in ``range(count)`` (see the module docstring)."""
+def run(work, count, fixed=False):
+    """Call ``work(lane, piece)`` for every piece in ``range(count)`` (see the module docstring).
+
+    ``fixed=True`` hands lane ``l`` the pieces ``l, l + L, l + 2L, ...`` instead of the next
+    free one: slower lanes are not relieved, but which pieces a lane adds up, and in which
+    order, is the same on every run, so a sum kept per lane is repeatable bit for bit.
+    """
     n_lanes = lanes(count)
     if n_lanes == 1:
         for piece in range(count):
@@ -90,7 +95,8 @@ def run(work, count):
     def lane(number):
         previous = set_threads(1) if set_threads else None
         try:
-            for piece in iter(lambda: next(pieces), None):
+            mine = range(number, count, n_lanes) if fixed else iter(lambda: next(pieces), None)
+            for piece in mine:
                 if piece >= count:
                     return
                 work(number, piece)

@@ -104,7 +104,7 @@ def test_two_lanes_give_the_results_of_one(monkeypatch):
     seen = []
     real_run = lanes.run
     monkeypatch.setattr(lanes, "lanes", lambda count: min(2, count))
-    monkeypatch.setattr(lanes, "run", lambda work, count: seen.append(count) or real_run(work, count))
+    monkeypatch.setattr(lanes, "run", lambda work, count, **kw: seen.append(count) or real_run(work, count, **kw))
     two = [conv.im2col_matmul.fast(x, weights, None, window),
            conv.im2col_t_matmul.fast(x, dy, window),
            conv.col2im_matmul.fast(dy, weights.T, window)]
