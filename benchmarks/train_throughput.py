@@ -75,7 +75,10 @@ def worker_minicnn(args, kernels):
     root = args.minicnn_root or os.path.dirname(HERE)
     sys.path.insert(0, root)
     sys.path.insert(0, os.path.join(root, "examples"))  # the example's models
-    from chest_xray.models import original_cnn
+    try:
+        from chest_xray.models import original_cnn
+    except ImportError:  # code from before the redesign kept the models in the library
+        from minicnn.zoo import original_cnn
 
     model = original_cnn((args.size, args.size, args.channels), seed=0)
     model.compile(optimizer="adam", loss="binary_crossentropy")
@@ -189,7 +192,7 @@ def step_flops(size, channels):
 
 def run_worker(args):
     name = args.worker
-    if name in ("minicnn", "minicnn-1thread", "minicnn-old"):
+    if name in ("minicnn", "minicnn-1thread") or name.startswith("minicnn@"):
         train, infer = worker_minicnn(args, "numba")
     elif name == "minicnn-numpy":
         train, infer = worker_minicnn(args, "numpy")
@@ -214,12 +217,17 @@ def installed(name):
     return importlib.util.find_spec(module) is not None
 
 
+def old_roots(args):
+    """``--old`` folders by their row name, ``minicnn@<folder name>``."""
+    return {f"minicnn@{os.path.basename(os.path.normpath(root))}": root for root in args.old}
+
+
 def measure(name, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--runs", str(args.runs),
                "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size),
                "--channels", str(args.channels)]
-    if name == "minicnn-old":
-        command += ["--minicnn-root", args.old]
+    if name.startswith("minicnn@"):
+        command += ["--minicnn-root", old_roots(args)[name]]
     if name == "minicnn-numpy":
         command[command.index("--runs") + 1] = str(max(1, args.runs // 3))
     env = dict(os.environ, **EXTRA_ENV.get(name, {}))
@@ -239,7 +247,7 @@ def measure(name, args):
 
 def format_table(results, flops, gflops):
     """One row per framework; ``flops`` (train, infer) per image, ``gflops`` the GEMM peak."""
-    lines = [f"{'framework':<15}{'train img/s':>12}{'infer img/s':>12}{'peak MB':>9}"
+    lines = [f"{'framework':<22}{'train img/s':>12}{'infer img/s':>12}{'peak MB':>9}"
              f"{'train vs torch':>16}{'train vs keras':>16}{'infer vs torch':>16}{'infer vs keras':>16}"
              f"{'train % GEMM':>14}{'infer % GEMM':>14}"]
     ref = {k: results.get(k) for k in ("torch", "keras")}
@@ -252,7 +260,7 @@ def format_table(results, flops, gflops):
 
     for name, r in results.items():
         lines.append(
-            f"{name:<15}{r['train_ips']:>12.1f}{r['infer_ips']:>12.1f}{r['peak_mb']:>9.0f}"
+            f"{name:<22}{r['train_ips']:>12.1f}{r['infer_ips']:>12.1f}{r['peak_mb']:>9.0f}"
             f"{ratio(r['train_ips'], ref['torch'] and ref['torch']['train_ips']):>16}"
             f"{ratio(r['train_ips'], ref['keras'] and ref['keras']['train_ips']):>16}"
             f"{ratio(r['infer_ips'], ref['torch'] and ref['torch']['infer_ips']):>16}"
@@ -290,8 +298,9 @@ def main():
                         help="input channels to measure: 3 (the RGB original), 1 (the example's default, grayscale)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternating rounds over the frameworks (median of rounds reported)")
-    parser.add_argument("--old", metavar="ROOT",
-                        help="also measure the minicnn checked out at ROOT (a row 'minicnn-old')")
+    parser.add_argument("--old", metavar="ROOT", action="append", default=[],
+                        help="also measure the minicnn checked out at ROOT (a row 'minicnn@NAME', "
+                        "NAME the folder's name); repeat for several")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--channels", type=int, default=3, help=argparse.SUPPRESS)
     parser.add_argument("--minicnn-root", help=argparse.SUPPRESS)
@@ -304,8 +313,8 @@ def main():
 
     names = [n for n in args.frameworks.split(",") if installed(n) or
              print(f"{n}: not installed, skipped", file=sys.stderr)]
-    if args.old and "minicnn-old" not in names:
-        names.insert(names.index("minicnn") if "minicnn" in names else 0, "minicnn-old")
+    for old in old_roots(args):
+        names.insert(names.index("minicnn") if "minicnn" in names else 0, old)
     all_results = {}
     for channels in (int(c) for c in args.channels_list.split(",")):
         args.channels = channels
