@@ -13,7 +13,7 @@ TRAIN_DEFAULTS = {
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
     "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
     "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "tta": True,
-    "overwrite": False, "compare": None,
+    "overwrite": False, "compare": None, "task": "binary",
 }
 
 
