@@ -20,6 +20,15 @@ import numpy as np
 
 TASKS = ("binary", "3class")
 CLASS_NAMES = {"binary": ["NORMAL", "PNEUMONIA"], "3class": ["NORMAL", "BACTERIA", "VIRUS"]}
+#: How the report and the console say a 3-class name: (the children of the class, the call).
+WORDS = {"NORMAL": ("healthy children", "normal"),
+         "BACTERIA": ("children with bacterial pneumonia", "bacterial pneumonia"),
+         "VIRUS": ("children with viral pneumonia", "viral pneumonia")}
+
+
+def words(name):
+    """(the children of class ``name``, what calling it is) in words; the name itself if unknown."""
+    return WORDS.get(name, (f"children of class {name}", name))
 
 
 def num_classes(task):
