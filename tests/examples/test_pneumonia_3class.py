@@ -188,3 +188,14 @@ def test_predict_refuses_a_model_whose_task_does_not_fit(three, tmp_path):
         result = run(["predict", paths[0], "--model", str(bad)], tmp_path, unset=("MINICNN_DATA",))
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
         assert why in result.stderr
+
+
+def test_cv_takes_the_task_and_scores_each_fold_by_macro_auc(tmp_path):
+    result = run(["cv", "--task", "3class", "--data", "embedded", "--folds", "2", "--epochs", "1",
+                  "--limit", "200", "--out", "cv"], tmp_path, timeout=600,
+                 unset=("MINICNN_DATA",), env_extra=OFFLINE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cv = json.loads((tmp_path / "cv" / "metrics.json").read_text())["cv"]
+    assert cv["task"] == "3class" and cv["val_auc_means"] == "macro one-vs-rest AUC"
+    assert len(cv["val_auc"]) == 2 and all(0 <= a <= 1 for a in cv["val_auc"])
+    assert "Validation macro one-vs-rest AUC over 2 folds" in result.stdout
