@@ -26,6 +26,7 @@ Run it::
                                                           # the 28x28 demo without data, see Data)
     python examples/pneumonia.py --recipe original        # the seed project's pipeline, for comparison
     python examples/pneumonia.py --limit 200 --epochs 1 --image-size 64   # a quick look
+    python examples/pneumonia.py --task 3class            # NORMAL, BACTERIA or VIRUS (argmax)
     python examples/pneumonia.py cv --folds 5             # patient-grouped 5-fold CV on train/
     python examples/pneumonia.py predict a.jpeg b.jpeg --model runs/<name>/model.npz
 
@@ -42,7 +43,8 @@ import sys
 
 import numpy as np
 
-from chest_xray import cv, data, evaluation, models, options, pictures, predict, training
+from chest_xray import (classes, cv, data, evaluation, models, multiclass, options, pictures,
+                        predict, training)
 from chest_xray.data import DataError
 from chest_xray.outputs import prepare_run_folder, write_history_csv
 from minicnn import plots
@@ -51,7 +53,9 @@ from minicnn import plots
 def train_evaluate_explain(args):
     # 1. Find the data and split it by patient: no child on two sides (chest_xray/data.py).
     prepared = data.find_and_split(args)
-    class_weight = None if args.no_class_weights else data.keras_class_weights(prepared.train.labels)
+    k = classes.num_classes(args.task)  # 2: NORMAL, PNEUMONIA; 3: NORMAL, BACTERIA, VIRUS
+    class_weight = None if args.no_class_weights else data.keras_class_weights(
+        prepared.train.labels, k)
     data.print_summary(prepared, class_weight)
     out = prepare_run_folder(args)  # --out; with --overwrite, the old run's files removed
     if args.folds:  # the `cv` command: K models on train/, none scored on test/
@@ -65,7 +69,7 @@ def train_evaluate_explain(args):
     # and reported.
     input_shape = (args.image_size, args.image_size, prepared.train.num_channels)
     model = models.build(args.model, input_shape, args.seed, args.learning_rate,
-                         args.weight_decay)
+                         args.weight_decay, num_classes=k)
     model.summary()
     history, train_seconds = training.train(model, prepared.train, prepared.val, args, class_weight)
     if history.stopped:
@@ -73,6 +77,9 @@ def train_evaluate_explain(args):
                               "before that step.")
     write_history_csv(os.path.join(out, "history.csv"), history)
     figures["Training curves"] = plots.training_curves(history, os.path.join(out, "curves.png"))
+    if args.task == "3class":
+        return three_classes(model, prepared, args, out, figures, history, train_seconds,
+                             class_weight)
 
     # 4. Choose the threshold on VALIDATION (never on test), then save the model with it.
     val = evaluation.score(model, prepared.val, args)
@@ -93,6 +100,33 @@ def train_evaluate_explain(args):
 
     # 7. Report: settings, data, results and every figure in one HTML file; the summary.
     evaluation.report(out, args, prepared, results, figures, threshold, history, train_seconds)
+    if prepared.kind == data.EMBEDDED:
+        print(data.demo_reminder())
+    return 1 if history.stopped else 0
+
+
+def three_classes(model, prepared, args, out, figures, history, train_seconds, class_weight):
+    """Steps 4 to 7 for NORMAL, BACTERIA, VIRUS (chest_xray/multiclass.py): the same order,
+    but each film is called its most likely class, so validation chooses no threshold."""
+    # 4. Score validation, then save the model (its metadata says "3class" and "argmax").
+    val = multiclass.score(model, prepared.val, args)
+    if history.stopped and not np.isfinite(val.p).all():
+        sys.exit(f"error: the model trained so far gives NaN on validation: nothing to "
+                 f"evaluate or report (history.csv and curves.png are in {out}/).")
+    multiclass.save(model, out, prepared, args)
+
+    # 5. Evaluate on the official test split, once: per class, and the two clinical questions
+    # (pneumonia vs normal; bacterial vs viral among the pneumonia films).
+    test = multiclass.score(model, prepared.test, args)
+    results = multiclass.evaluate(model, prepared, args, val, test, history, train_seconds,
+                                  class_weight, out)
+    evaluation.write_metrics(results, out)
+
+    # 6. Explain: the confusion matrix, one-vs-rest ROC, Grad-CAM of the class each film was called.
+    figures.update(multiclass.explain(model, prepared, test, results, args, out))
+
+    # 7. Report: report.html, metrics.json completed, the results on the console.
+    multiclass.report(out, args, prepared, results, figures, history, train_seconds)
     if prepared.kind == data.EMBEDDED:
         print(data.demo_reminder())
     return 1 if history.stopped else 0

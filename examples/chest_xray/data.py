@@ -33,7 +33,7 @@ import numpy as np
 from minicnn import data as mdata
 from minicnn.datasets import chest_xray as embedded_set
 
-from . import pneumoniamnist
+from . import classes, pneumoniamnist
 from .patients import is_kaggle_name, patient_ids
 
 SPLITS = ("train", "val", "test")
@@ -74,13 +74,19 @@ def find_and_split(args):
         print(DEMO_LINE)
     else:
         print(f"Using {path} (from {how}).")
+    task = getattr(args, "task", "binary")
     if kind == EMBEDDED:
         return prepare_embedded(args.image_size, args.color_mode, args.batch_size, args.seed,
-                                args.limit, args.val_fraction)
+                                args.limit, args.val_fraction, task)
     if kind == "folder":
         args.image_size = args.image_size or FOLDER_IMAGE_SIZE
         return prepare_folder(path, args.image_size, args.color_mode, args.batch_size,
-                              args.seed, args.limit, cache_dir, args.val_fraction)
+                              args.seed, args.limit, cache_dir, args.val_fraction, task)
+    if task != "binary":
+        raise DataError(f"--task {task}: {path!r} is a MedMNIST .npz, whose labels say only "
+                        "NORMAL or PNEUMONIA (no file names tell bacterial from viral). Use "
+                        "the Kaggle folder (--data path/to/chest_xray), the embedded set "
+                        "(--data embedded), or --task binary.")
     prepared = prepare_npz(path, args.image_size, args.color_mode, args.batch_size,
                            args.seed, args.limit)
     args.image_size = prepared.train.image_size[0]
@@ -198,8 +204,13 @@ def _counts(labels, class_names):
     return {name: int(n) for name, n in zip(class_names, counts)}
 
 
-def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache, val_fraction):
-    """Prepare the Kaggle folder ``root`` (steps in the module docstring); returns PreparedData."""
+def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache, val_fraction,
+                   task="binary"):
+    """Prepare the Kaggle folder ``root`` (steps in the module docstring); returns PreparedData.
+
+    ``task="3class"``: NORMAL, BACTERIA, VIRUS from the file names (``classes.py``), read
+    before step 2, so that the limit, the stratified split and the counts use three classes.
+    """
     found = {}
     for split in SPLITS:
         folder = os.path.join(root, split)
@@ -219,6 +230,8 @@ def prepare_folder(root, image_size, color_mode, batch_size, seed, limit, cache,
     for split, ds in found.items():
         if ds.class_names != class_names:
             raise DataError(f"{root}/{split} has classes {ds.class_names}, train/ has {class_names}")
+    if task == "3class":
+        found = relabel_three_classes(found, root)
     return split_by_patient(found, root, mdata.find_duplicates, seed, limit, cache, val_fraction,
                             source=f"{root} (Kaggle folder layout)")
 
@@ -311,7 +324,16 @@ def split_by_patient(found, root, find_duplicates, seed, limit, cache, val_fract
     return prepared
 
 
-def prepare_embedded(image_size, color_mode, batch_size, seed, limit, val_fraction):
+def relabel_three_classes(found, root):
+    """``found`` ({split: Dataset}) with NORMAL, BACTERIA, VIRUS labels from the file names."""
+    try:
+        return {split: classes.as_three_classes(ds) for split, ds in found.items()}
+    except ValueError as error:  # a file whose name does not say its class: named
+        raise DataError(f"--task 3class, {root}: {error}") from None
+
+
+def prepare_embedded(image_size, color_mode, batch_size, seed, limit, val_fraction,
+                     task="binary"):
     """The embedded 28x28 set through the same patient split as a Kaggle folder (PreparedData).
 
     Its file paths are the Kaggle ones (``train/NORMAL/IM-0115-0001.jpeg``), so patients,
@@ -323,11 +345,12 @@ def prepare_embedded(image_size, color_mode, batch_size, seed, limit, val_fracti
                         f"--color-mode {color_mode}. For other sizes use --data DIR (the Kaggle "
                         f"folder) or --data medmnist:SIZE.\n{KAGGLE_HELP}")
     try:  # one read of the file, its checksum verified (load_dataset would read it per split)
-        splits = embedded_set.load_data(with_file_names=True)
+        splits = embedded_set.load_data(labels=task, with_file_names=True)
     except (ValueError, FileNotFoundError) as error:
         raise DataError(str(error)) from None
     found = {split: mdata.array_dataset(x, y, batch_size=batch_size, shuffle=False,
-                                        class_names=embedded_set.CLASS_NAMES["binary"],
+                                        label_mode="binary" if task == "binary" else "int",
+                                        class_names=embedded_set.CLASS_NAMES[task],
                                         file_paths=paths)
              for split, (x, y, paths) in zip(SPLITS, splits)}
 
@@ -402,7 +425,10 @@ def prepare_npz(path, image_size, color_mode, batch_size, seed, limit):
 
 
 def keras_class_weights(labels, n_classes=2):
-    """Keras-style balanced weights ``w_c = n / (n_classes * n_c)`` as ``{label: weight}``."""
+    """Keras-style balanced weights ``w_c = n / (n_classes * n_c)`` as ``{label: weight}``.
+
+    A class absent from ``labels`` gets 0.0 (it contributes no loss either way).
+    """
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
     return {c: float(len(labels) / (n_classes * counts[c])) if counts[c] else 0.0
             for c in range(n_classes)}
@@ -428,7 +454,7 @@ def print_summary(prepared, class_weight):
         print(f"  training images dropped because the child is also in test/: "
               f"{s['train images dropped (child also in test/)']}")
     if class_weight is not None:
-        print("  class weights (n / (2 n_c)): " + ", ".join(
+        print(f"  class weights (n / ({len(class_weight)} n_c)): " + ", ".join(
             f"{prepared.class_names[c]} {w:.3f}" for c, w in class_weight.items()))
     for note in prepared.notes:
         print(f"  note: {note}")

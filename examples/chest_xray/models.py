@@ -1,18 +1,22 @@
 """The models of the example: the original project's CNN, a batch-normalised variant, and a small CNN for 28 px.
 
-Both end in one logit (no sigmoid): :func:`build` compiles them with
-``BinaryCrossEntropy(from_logits=True)``, and ``Sequential.predict`` turns the logit into
-P(PNEUMONIA).
+Each ends in logits, no sigmoid or softmax layer: ``units=1`` (the default, ``--task binary``)
+gives one logit, which :func:`build` compiles with ``BinaryCrossEntropy(from_logits=True)`` and
+``Sequential.predict`` turns into P(PNEUMONIA); ``units=K`` (``--task 3class``: K = 3) gives one
+logit per class, compiled with ``SparseCategoricalCrossEntropy(from_logits=True)`` (the softmax
+and its cross-entropy fused, docs/softmax.md), and ``predict`` gives the K softmax probabilities.
+Everything before the last layer is the same for both tasks (``Dense(units)`` where the
+docstrings below say ``Dense(1)``).
 """
 
 from minicnn.layers import (BatchNormalization, Conv2D, Dense, Dropout, Flatten,
                             GlobalAveragePooling2D, MaxPool2D, ReLU)
-from minicnn.losses import BinaryCrossEntropy
+from minicnn.losses import BinaryCrossEntropy, SparseCategoricalCrossEntropy
 from minicnn.model import Sequential
 from minicnn.optimizers import Adam
 
 
-def original_cnn(input_shape=(224, 224, 3), seed=None):
+def original_cnn(input_shape=(224, 224, 3), seed=None, units=1):
     """The original TensorFlow project's model: three conv blocks, then a large dense layer.
 
     Conv2D(32,3) ReLU MaxPool2D(2) Conv2D(64,3) ReLU MaxPool2D(2) Conv2D(128,3) ReLU MaxPool2D(2)
@@ -31,11 +35,11 @@ def original_cnn(input_shape=(224, 224, 3), seed=None):
         conv(32), ReLU(), MaxPool2D(2),
         conv(64), ReLU(), MaxPool2D(2),
         conv(128), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=seed), Dense(1),
+        Flatten(), Dense(128), ReLU(), Dropout(0.5, seed=seed), Dense(units),
     ], input_shape=input_shape, seed=seed)
 
 
-def batchnorm_cnn(input_shape=(224, 224, 3), seed=None):
+def batchnorm_cnn(input_shape=(224, 224, 3), seed=None, units=1):
     """A variant: batch normalisation after each convolution and global average pooling.
 
     BatchNormalization keeps each block's activations well scaled, so Adam can take larger steps
@@ -54,12 +58,12 @@ def batchnorm_cnn(input_shape=(224, 224, 3), seed=None):
 
     return Sequential(
         block(32) + block(64) + block(128) + block(128, pool=False)
-        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(1)],
+        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(units)],
         input_shape=input_shape, seed=seed,
     )
 
 
-def small_cnn(input_shape=(28, 28, 1), seed=None):
+def small_cnn(input_shape=(28, 28, 1), seed=None, units=1):
     """A small CNN for the 28x28 demo: "same" convolutions, so a 28 px film keeps a 7x7 map.
 
     Conv2D(32,3,same) BN ReLU MaxPool2D(2), Conv2D(64,3,same) BN ReLU MaxPool2D(2),
@@ -75,7 +79,7 @@ def small_cnn(input_shape=(28, 28, 1), seed=None):
 
     return Sequential(
         block(32) + block(64) + block(128, pool=False)
-        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(1)],
+        + [GlobalAveragePooling2D(), Dropout(0.3, seed=seed), Dense(units)],
         input_shape=input_shape, seed=seed,
     )
 
@@ -84,10 +88,21 @@ def small_cnn(input_shape=(28, 28, 1), seed=None):
 MODELS = {"baseline": original_cnn, "batchnorm": batchnorm_cnn, "small": small_cnn}
 
 
-def build(name, input_shape, seed, learning_rate, weight_decay=0.0):
-    """The model ``name`` of :data:`MODELS`, compiled with Adam and sigmoid + cross-entropy on logits."""
-    model = MODELS[name](input_shape=input_shape, seed=seed)
+def build(name, input_shape, seed, learning_rate, weight_decay=0.0, num_classes=2):
+    """The model ``name`` of :data:`MODELS`, compiled with Adam and a cross-entropy on logits.
+
+    ``num_classes=2``: one logit, sigmoid + binary cross-entropy; metrics accuracy, AUC,
+    precision, recall. ``num_classes=K > 2``: K logits, softmax + sparse categorical
+    cross-entropy (integer labels); metrics accuracy (argmax) and AUC (macro one-vs-rest,
+    logged as ``auc`` too, so the best epoch is chosen the same way for both tasks).
+    """
+    if num_classes == 2:
+        model = MODELS[name](input_shape=input_shape, seed=seed)
+        loss, metrics = BinaryCrossEntropy(from_logits=True), ["accuracy", "auc", "precision",
+                                                               "recall"]
+    else:
+        model = MODELS[name](input_shape=input_shape, seed=seed, units=num_classes)
+        loss, metrics = SparseCategoricalCrossEntropy(from_logits=True), ["accuracy", "auc"]
     model.compile(optimizer=Adam(learning_rate=learning_rate, weight_decay=weight_decay),
-                  loss=BinaryCrossEntropy(from_logits=True),
-                  metrics=["accuracy", "auc", "precision", "recall"])
+                  loss=loss, metrics=metrics)
     return model

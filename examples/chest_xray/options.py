@@ -9,11 +9,14 @@ import math
 import os
 
 from . import data
+from .classes import TASKS
 from .models import MODELS
 from .outputs import RUN_FILES
 from .training import PREPROCESSING
 
 COMMANDS = ("train", "cv", "predict")
+#: ``--target-sensitivity``'s default, for ``--task binary`` (3 classes have no threshold).
+TARGET_SENSITIVITY = 0.95
 
 #: ``--recipe original``: the seed project's pipeline as it was, beside ours on the same split.
 #: RGB 224x224, Keras's RandomRotation / RandomZoom / RandomContrast at 0.1 with Keras's default
@@ -60,6 +63,11 @@ def _training_options(p, folds_default, folds_help):
                    help="default: this example's recipe; original: the seed project's pipeline "
                    "(RGB 224 px, 3 epochs, [0, 1], no class weights, threshold 0.5); other options "
                    "given override the recipe's values")
+    p.add_argument("--task", default="binary", choices=TASKS,
+                   help="binary: NORMAL or PNEUMONIA; 3class: NORMAL, BACTERIA or VIRUS (the kind "
+                   "of pneumonia read from the Kaggle file names; the class of highest "
+                   "probability is the call, so --threshold and --target-sensitivity do not "
+                   "apply; see docs/three_classes.md)")
     p.add_argument("--data", help="Kaggle chest_xray folder, a MedMNIST .npz file, "
                    "'medmnist:SIZE' (PneumoniaMNIST at 28, 64, 128 or 224 px, downloaded once), "
                    "or 'embedded' (default: $MINICNN_DATA, else ./data/chest_xray, else the "
@@ -86,8 +94,9 @@ def _training_options(p, folds_default, folds_help):
                    help="do not weight the loss by n / (2 n_class)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of train/ (by patient) used for validation")
-    p.add_argument("--target-sensitivity", type=float, default=0.95,
-                   help="the threshold is the highest that reaches this sensitivity on validation")
+    p.add_argument("--target-sensitivity", type=float, default=None,
+                   help="the threshold is the highest that reaches this sensitivity on "
+                   f"validation (default {TARGET_SENSITIVITY}; --task binary only)")
     p.add_argument("--threshold", type=float, default=None,
                    help="a fixed decision threshold instead (the original project used 0.5)")
     p.add_argument("--preprocess", default="standardize", choices=sorted(PREPROCESSING),
@@ -167,7 +176,8 @@ def _check(p, args):
     """The ranges argparse cannot express; ``p.error`` exits with code 2 and the usage."""
     if args.epochs < 0 or args.batch_size < 1 or (args.limit is not None and args.limit < 4):
         p.error("--epochs must be >= 0, --batch-size >= 1, --limit >= 4")
-    if not 0 < args.val_fraction < 1 or not 0 < args.target_sensitivity <= 1:
+    target = args.target_sensitivity
+    if not 0 < args.val_fraction < 1 or (target is not None and not 0 < target <= 1):
         p.error("--val-fraction must be in (0, 1) and --target-sensitivity in (0, 1]")
     if args.folds is not None and args.folds < 2:
         p.error("--folds must be >= 2")
@@ -181,6 +191,12 @@ def _check(p, args):
         p.error("--warmup-epochs must be >= 0 and smaller than --epochs")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         p.error("--threshold must be in [0, 1]")
+    if args.task == "3class" and (args.threshold is not None
+                                  or args.target_sensitivity is not None):
+        p.error("--threshold and --target-sensitivity apply to --task binary only: with "
+                "--task 3class the call is the class of highest probability (argmax); drop them")
+    if args.target_sensitivity is None and args.task == "binary":
+        args.target_sensitivity = TARGET_SENSITIVITY
 
 
 #: The largest ``--image-size``: the baseline's dense layer grows with the square of the size
@@ -257,7 +273,10 @@ def parse(argv):
         recipe = "demo"  # the embedded 28x28 set: the demo's settings, unless given
     if recipe and RECIPES[recipe]:
         # A recipe is a set of defaults: parse again with them, so options given still win.
-        subparsers[argv[0]].set_defaults(**RECIPES[recipe])
+        # The original recipe's threshold of 0.5 is a binary rule: 3 classes take the argmax.
+        defaults = {k: v for k, v in RECIPES[recipe].items()
+                    if not (k == "threshold" and args.task == "3class")}
+        subparsers[argv[0]].set_defaults(**defaults)
         args = top.parse_args(argv)
         args.recipe = recipe
     command = args.command

@@ -3,7 +3,8 @@
 Every file goes to a temporary file beside its target and is renamed over it when complete
 (``minicnn.files.atomic_write``), so a run killed mid-write leaves the old file or none,
 never half of one; the next write into the folder removes the killed run's temporary files.
-``split.csv``, ``history.csv`` and ``folds.csv`` are plain CSV files.
+``split.csv``, ``history.csv``, ``folds.csv`` and ``predictions.csv`` (``--task 3class``) are
+plain CSV files.
 
 :func:`prepare_run_folder` makes ``--out``; with ``--overwrite`` it first removes the
 previous run's files (:data:`RUN_FILES`), so a rerun that dies half way leaves a partial
@@ -21,7 +22,7 @@ from minicnn.files import atomic_write
 
 #: The files a run writes into ``--out``: a folder holding any of them holds a run.
 RUN_FILES = ("model.npz", "model.onnx", "metrics.json", "report.html", "history.csv",
-             "split.csv", "folds.csv")
+             "split.csv", "folds.csv", "predictions.csv")
 
 #: Test hook: the base name of a file to die on (SIGKILL) half way through writing it.
 KILL_WHILE_WRITING = "CHEST_XRAY_KILL_WHILE_WRITING"

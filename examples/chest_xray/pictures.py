@@ -42,12 +42,13 @@ def pick_for_grid(labels, probabilities, threshold, n, rng):
 
 
 def look_at_data(prepared, args, out, rng):
-    """Step 2: six training films of each class, and one of each class augmented five ways."""
+    """Step 2: six training films of each class, and the first and last class's augmented five ways."""
     figures = {}
     rows = rows_per_class(prepared.train, 6, rng)
     images, labels = prepared.train.load(rows)
+    labels = np.asarray(labels).reshape(-1)   # (N, 1) binary, (N,) integer class labels
     figures["Training samples"] = plots.sample_grid(
-        images, labels.reshape(-1), prepared.class_names, os.path.join(out, "samples.png"))
+        images, labels, prepared.class_names, os.path.join(out, "samples.png"))
     augment = make_augmenter(args)
     first_and_last = (0, len(rows) - 1)  # one image of each class
     previews = [np.concatenate([images[i][None], data.augmentation_preview(images[i], augment, 5,
@@ -55,7 +56,7 @@ def look_at_data(prepared, args, out, rng):
                 for i in first_and_last]
     figures["Augmentation preview"] = plots.augmentation_preview(
         np.stack(previews), os.path.join(out, "augmentation.png"),
-        row_titles=[prepared.class_names[int(labels[i, 0])] for i in first_and_last],
+        row_titles=[prepared.class_names[int(labels[i])] for i in first_and_last],
         col_titles=["original"] + [f"augmented {k}" for k in range(1, 6)])
     return figures
 

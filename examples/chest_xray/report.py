@@ -221,7 +221,7 @@ def _caveats(results):
     if size and size < 64:
         notes.append(f"The films were read at {size}x{size} pixels, far below the 224 of the "
                      "full run: fine detail of the lungs is lost at this size.")
-    if "recall" not in (results.get("test") or {}):
+    if "recall" not in (results.get("test") or {}) and results.get("task") != "3class":
         notes.append("The test set holds one class only: sensitivity, specificity and AUC are "
                      "undefined, and there is no headline.")
     if not notes:
@@ -242,7 +242,8 @@ def _model_line(r):
                       "rescale": "pixels rescaled to [0, 1]"}.get(s["preprocess"], s["preprocess"]))
     epochs = f"trained {r.get('epochs', '?')} of {r.get('epochs_requested', '?')} epochs"
     if r.get("best_epoch"):
-        epochs += f", weights of epoch {r['best_epoch']} kept (best validation AUC)"
+        best = "macro AUC" if r.get("task") == "3class" else "AUC"
+        epochs += f", weights of epoch {r['best_epoch']} kept (best validation {best})"
     if r.get("train_seconds") is not None:
         epochs += f", {r['train_seconds']:.0f} s"
     parts.append(epochs)
@@ -468,7 +469,8 @@ def _details(r, folder):
     for key, value in s.items():
         label, unit = SETTING_LABELS.get(key, (key.replace("_", " "), None))
         if key == "no_class_weights":
-            label, value = "class weights n / (2 n_class)", "no" if value else "yes"
+            k = len(r.get("class_names") or (0, 0))
+            label, value = f"class weights n / ({k} n_class)", "no" if value else "yes"
         elif value is None:
             value = "not set"
         shown = text(value) + (f" {unit}" if unit and not isinstance(value, str) else "")
@@ -509,6 +511,9 @@ def build(folder, compare=None):
     if any; False: none; see :func:`find_comparison`).
     """
     r = load_run(folder)
+    if r.get("task") == "3class":  # NORMAL, BACTERIA, VIRUS: its own first screen
+        from . import report_multiclass
+        return report_multiclass.build(folder, compare)
     h = r.get("headline") or headline(r)
     recipe = r.get("settings", {}).get("recipe", "default")
     title = f"Pneumonia on children's chest X-rays: {r.get('model', '')} model, {recipe} recipe"

@@ -63,7 +63,13 @@ def cosine_schedule(learning_rate, epochs, warmup_epochs=0):
 
 
 def train(model, train_ds, val_ds, args, class_weight):
-    """fit with augmentation, keeping the epoch with the best validation AUC; returns (history, s)."""
+    """fit with augmentation, keeping the epoch with the best validation AUC; returns (history, s).
+
+    For a K-class model the AUC is the macro one-vs-rest AUC (the mean of each class's AUC
+    against the others): like the binary AUC it needs no threshold and no calibration, and
+    every class counts the same, so the rarer viral films are not outvoted (the validation
+    loss would also move with the class weights and with over-confidence).
+    """
     augment, prepare = make_augmenter(args), PREPROCESSING[args.preprocess]
     # Shuffled each epoch (repeatably for the seed), augmented and preprocessed in a
     # background thread.
@@ -102,7 +108,8 @@ def tta_views(fill_mode):
 
 
 def predict_probabilities(model, ds, args, distort=None):
-    """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,).
+    """P(PNEUMONIA) for every image of ``ds`` in its fixed order, shape (N,); for a K-class
+    model the K class probabilities instead, shape (N, K), each row summing to 1.
 
     Preprocessed as in training (``args.preprocess``); with ``args.tta`` averaged over the
     film and :func:`tta_views` of it. ``distort``: an optional function applied to each raw
@@ -110,4 +117,5 @@ def predict_probabilities(model, ds, args, distort=None):
     """
     prepare, distort = PREPROCESSING[args.preprocess], distort or (lambda x: x)
     views = tta_views(args.fill_mode) if getattr(args, "tta", False) else []
-    return predict_averaged(model, ds.map(lambda x, y: (distort(x), y)), views, prepare).reshape(-1)
+    p = predict_averaged(model, ds.map(lambda x, y: (distort(x), y)), views, prepare)
+    return p.reshape(-1) if p.shape[1] == 1 else p

@@ -510,6 +510,33 @@ class Dataset:
             shuffle=self._shuffle if shuffle is None else bool(shuffle),
             seed=self._seed if seed is None else int(seed), epochs=_EpochCounter())
 
+    def with_labels(self, labels, class_names, label_mode=None):
+        """A dataset over the same images, in the same order, with other labels and class names.
+
+        ``labels``: one integer in ``0..len(class_names) - 1`` per example, in the order of
+        ``file_paths`` (e.g. a finer class read from each file name). ``label_mode``
+        (default: this dataset's) shapes them as in the constructor; "binary" needs two
+        class names. Shares the source and cache, keeps maps, prefetch and batching.
+        """
+        labels = np.asarray(labels)
+        if labels.shape != (len(self._rows),) or not (
+                labels.size == 0 or np.issubdtype(labels.dtype, np.integer)):
+            raise ValueError(f"with_labels() needs one integer label per example, shape "
+                             f"({len(self._rows)},); got shape {labels.shape}, dtype {labels.dtype}")
+        names = list(class_names)
+        if labels.size and (labels.min() < 0 or labels.max() >= len(names)):
+            raise ValueError(f"with_labels(): labels must be in 0..{len(names) - 1} (one per "
+                             f"class name {names}); got {labels.min()}..{labels.max()}")
+        label_mode = self.label_mode if label_mode is None else label_mode
+        if label_mode is None:
+            raise ValueError('with_labels(): this dataset has no labels; give label_mode '
+                             '("binary", "int" or "categorical")')
+        _check_label_mode(label_mode, len(names))
+        new = self._derive(rows=self._rows, labels=labels.astype(np.int64),
+                           epochs=_EpochCounter())
+        new.class_names, new.label_mode = names, label_mode
+        return new
+
     def map(self, fn):
         """A dataset that applies ``fn`` to every batch as it is drawn.
 

@@ -267,3 +267,22 @@ def test_cache_shows_a_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, ca
     monkeypatch.undo()
     lazy.cache()  # stderr captured by pytest: not a terminal, so silent
     assert capsys.readouterr().err == ""
+
+
+def test_with_labels_keeps_images_and_order_and_checks_the_labels():
+    ds = dataset(n=7, batch_size=3, shuffle=False)
+    finer = np.array([0, 2, 1, 2, 0, 1, 1])
+    three = ds.with_labels(finer, ["a", "b", "c"], label_mode="int")
+    assert three.class_names == ["a", "b", "c"] and three.label_mode == "int"
+    assert three.file_paths == ds.file_paths and three.labels.tolist() == finer.tolist()
+    batches = list(three)
+    assert [ids(x) for x, _ in batches] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert np.concatenate([y for _, y in batches]).tolist() == finer.tolist()
+    assert ds.labels.tolist() == [0, 1, 0, 1, 0, 1, 0]          # the original is unchanged
+    assert three.subset([1, 3]).labels.tolist() == [2, 2]
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\.2"):
+        ds.with_labels([0, 3, 1, 2, 0, 1, 1], ["a", "b", "c"], label_mode="int")
+    with pytest.raises(ValueError, match=r"one integer label per example, shape \(7,\)"):
+        ds.with_labels([0, 1], ["a", "b", "c"], label_mode="int")
+    with pytest.raises(ValueError, match="binary"):
+        ds.with_labels(finer, ["a", "b", "c"])                  # "binary" kept: needs 2 names

@@ -47,3 +47,24 @@ def test_build_compiles_with_adam_and_the_loss_on_logits():
     assert model.optimizer.learning_rate == 3e-4
     assert isinstance(model.loss, BinaryCrossEntropy) and model.loss.from_logits
     assert model.input_shape == (48, 48, 1)
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_a_three_class_head_changes_only_the_last_layer(name):
+    from minicnn.losses import SparseCategoricalCrossEntropy
+
+    binary = models.build(name, (48, 48, 1), seed=0, learning_rate=1e-3)
+    three = models.build(name, (48, 48, 1), seed=0, learning_rate=1e-3, num_classes=3)
+    assert [type(l) for l in binary.layers] == [type(l) for l in three.layers]
+    assert binary.layers[-1].units == 1 and three.layers[-1].units == 3
+    # The same weights below the head (same seed); the head has 3 units of the same fan-in.
+    for b, t in zip(binary.layers[:-1], three.layers[:-1]):
+        assert b.params.keys() == t.params.keys()
+        for key in b.params:
+            np.testing.assert_array_equal(b.params[key], t.params[key])
+    fan_in = binary.layers[-1].params["W"].shape[0]
+    assert three.count_params() - binary.count_params() == 2 * (fan_in + 1)
+    assert isinstance(three.loss, SparseCategoricalCrossEntropy) and three.loss.from_logits
+    assert [m.name for m in three.metrics] == ["accuracy", "auc"]        # auc: macro one-vs-rest
+    p = three.predict(np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32))
+    assert p.shape == (4, 3) and np.allclose(p.sum(axis=1), 1.0)

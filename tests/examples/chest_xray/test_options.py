@@ -13,7 +13,7 @@ TRAIN_DEFAULTS = {
     "sharpness": 0.0, "bootstrap": 1000, "seed": 0, "limit": None, "folds": None, "out": None,
     "cache": None, "recipe": "default", "crop_scale": 0.0, "translate": 0.0, "brightness": 0.0,
     "warmup_epochs": 0, "weight_decay": 0.0, "keep": "best", "threshold": None, "tta": True,
-    "overwrite": False, "compare": None,
+    "overwrite": False, "compare": None, "task": "binary",
 }
 
 
@@ -169,3 +169,27 @@ def test_an_out_holding_another_run_needs_overwrite(tmp_path, full_data, capsys)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")       # not a run: fine
     options.parse(["--out", str(tmp_path / "other")])
+
+
+def test_task_defaults_to_binary_and_3class_refuses_the_threshold_options(full_data, capsys):
+    _, args = options.parse([])
+    assert args.task == "binary" and args.target_sensitivity == options.TARGET_SENSITIVITY
+    _, args = options.parse(["--task", "3class"])
+    assert args.task == "3class" and args.threshold is None and args.target_sensitivity is None
+    _, args = options.parse(["cv", "--task", "3class"])
+    assert args.task == "3class" and args.folds == 5
+    for extra in (["--threshold", "0.5"], ["--target-sensitivity", "0.9"]):
+        with pytest.raises(SystemExit) as stop:
+            options.parse(["--task", "3class", *extra])
+        assert stop.value.code == 2
+        assert "apply to --task binary only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        options.parse(["--task", "4class"])
+    assert "invalid choice: '4class'" in capsys.readouterr().err
+    # The original recipe's threshold 0.5 is a binary rule: dropped for 3 classes, kept else.
+    assert options.parse(["--recipe", "original"])[1].threshold == 0.5
+    _, args = options.parse(["--recipe", "original", "--task", "3class"])
+    assert args.threshold is None and args.epochs == 3 and args.image_size == 224
+    with pytest.raises(SystemExit):
+        options.parse(["--target-sensitivity", "0"])     # still checked for binary
+    assert "--target-sensitivity in (0, 1]" in capsys.readouterr().err
