@@ -342,7 +342,7 @@ def headline_text(h):
         lines.append(
             f"{r['class']}: of 100 {group} it calls about {r['found_per_100']} {call} "
             f"({r['found']} of {r['n']}){_ci(r['sensitivity_ci'])}; of 100 other children, "
-            f"about {r['wrongly_called_per_100']} are wrongly called {call} "
+            f"about {r['wrongly_called_per_100']} {'is' if r['wrongly_called_per_100'] == 1 else 'are'} wrongly called {call} "
             f"({r['wrongly_called']} of {r['n_others']}).")
     pn, bv = h["pneumonia_vs_normal"], h["bacterial_vs_viral"]
     lines.append(

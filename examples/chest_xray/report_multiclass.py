@@ -57,7 +57,8 @@ def _headline_card(r, h):
             f"</strong>: of 100 {group} it calls about <strong>{row['found_per_100']} {call}"
             f"</strong> ({row['found']} of {row['n']}"
             + (f"; 95% interval {ci}" if ci else "") + "); of 100 other children, about "
-            f"<strong>{row['wrongly_called_per_100']}</strong> are wrongly called {call} "
+            f"<strong>{row['wrongly_called_per_100']}</strong> "
+            f"{'is' if row['wrongly_called_per_100'] == 1 else 'are'} wrongly called {call} "
             f"({row['wrongly_called']} of {row['n_others']}).</p>")
     acc_ci = _interval(h["accuracy_ci"])
     auc_ci = _interval(h["macro_auc_ci"], False)
