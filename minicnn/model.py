@@ -32,7 +32,7 @@ are checked before the first update (``minicnn.targets`` has the rules).
 
 import numpy as np
 
-from . import losses, optimizers, targets, trainer
+from . import fusion, losses, optimizers, targets, trainer
 from .batches import Batches
 from .callbacks import History
 from .layers.base import Layer
@@ -287,6 +287,15 @@ class Sequential:
         for layer in self.layers:
             x = layer(x, training=training)
         return x
+
+    def infer(self, x):
+        """The outputs for one batch in inference mode (what ``predict`` and ``evaluate`` run).
+
+        The same numbers as ``forward(x, training=False)``, but nothing is kept for a
+        backward pass, and each Conv2D -> ReLU -> MaxPool2D(2) block runs as one fused
+        kernel (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
+        """
+        return fusion.infer(self.layers, x)
 
     def backward(self, grad):
         """Send dL/d(output) down the layers, which fill their ``grads``."""

@@ -9,6 +9,7 @@ The layers call these entries and nothing below them::
     y = matmul(a, b)                         # a @ b, oriented for BLAS
     y, mask = relu(x)                        # max(x, 0) and [x > 0]
     y, argmax = maxpool_forward(x, window)
+    y = conv_relu_maxpool(x, Wm, b, conv_window, pool_window)   # inference: the three fused
     dx = maxpool_backward(dy, argmax, window)
     batchnorm.mean_var / normalize / grad_sums / input_grad
 
@@ -42,6 +43,7 @@ from .conv import (
     im2col_t_matmul,
     im2col_t_matmul_reference,
 )
+from .fused import conv_relu_maxpool, conv_relu_maxpool_reference, pool_is_2x2
 from .gemm import column_sums, column_sums_reference, matmul, matmul_reference
 from .im2col import (
     col2im,
@@ -64,6 +66,7 @@ __all__ = [
     "im2col", "im2col_reference", "col2im", "col2im_reference",
     "im2col_matmul", "im2col_matmul_reference", "im2col_t_matmul", "im2col_t_matmul_reference",
     "col2im_matmul", "col2im_matmul_reference",
+    "conv_relu_maxpool", "conv_relu_maxpool_reference", "pool_is_2x2",
     "matmul", "matmul_reference", "column_sums", "column_sums_reference",
     "relu", "relu_reference",
     "maxpool_forward", "maxpool_forward_reference", "ARGMAX_DTYPE",
