@@ -18,6 +18,14 @@ Pooling first and adding ``b`` and the ReLU after gives the same numbers:
 hold exactly in floating point, because rounded addition and ``max(., 0)`` never
 reverse an order. It does four times fewer additions.
 
+A 3x3 stride-1 convolution with at least ``WINOGRAD_MIN_CHANNELS`` input channels is
+computed by Winograd's F(2x2, 3x3) instead (:mod:`minicnn.kernels.winograd`): 2.25 times
+fewer multiplications, and its 2x2 output tiles are exactly the pooling windows, so the
+pool, bias and ReLU fold into its output transform. It equals the direct convolution up
+to float rounding (the tests allow float32's 1e-5). With few input channels its
+transforms cost more than the multiplications they save, so those layers stay on
+im2col (``benchmarks/profile_layers.py`` and ``docs/performance.md`` have the figures).
+
 The pool must be 2x2 with stride 2 and no padding before the image (``"valid"``, or
 ``"same"``, whose only padding is one row/column after an odd size):
 :func:`pool_is_2x2` says whether a pool window qualifies. ``minicnn.fusion`` decides
@@ -27,7 +35,7 @@ where the pattern applies.
 import numba
 import numpy as np
 
-from . import conv, lanes, workspace
+from . import conv, lanes, winograd, workspace
 from .activations import relu_reference
 from .backend import fast_version_of
 from .conv import im2col_matmul_reference, im2col_rows_numba
@@ -100,6 +108,14 @@ def bias_relu_maxpool2x2_numba(z, bias, rows, out_w, y):
 _BUFFERS = {}  # per-lane cols and z bands, kept between calls
 # The band size of minicnn.kernels.conv, here so that a test can change it for this kernel.
 BAND_ELEMENTS = conv.BAND_ELEMENTS
+# Input channels from which a 3x3 stride-1 convolution goes through Winograd (None: never).
+WINOGRAD_MIN_CHANNELS = 32
+
+
+def uses_winograd(conv_window, channels):
+    """True when the fast pass computes this convolution by F(2x2, 3x3)."""
+    return (WINOGRAD_MIN_CHANNELS is not None and channels >= WINOGRAD_MIN_CHANNELS
+            and winograd.winograd_applies(conv_window))
 
 
 @fast_version_of(conv_relu_maxpool_reference)
@@ -117,6 +133,8 @@ def conv_relu_maxpool(x, weights, bias, conv_window, pool_window):
     out_h, out_w = conv_window.out_h, conv_window.out_w
     pool_h = pool_window.out_h
     y = workspace.output((n, pool_h, pool_window.out_w, f), dtype)
+    if uses_winograd(conv_window, x.shape[3]):
+        return _winograd_pass(x, weights, bias, conv_window, y)
     bounds = conv_window.loop_bounds()
     per_band = max(1, min(pool_h, BAND_ELEMENTS // (2 * out_w * k)))  # pooled rows per band
     bands = -(-pool_h // per_band)                                     # bands per image
@@ -132,4 +150,23 @@ def conv_relu_maxpool(x, weights, bias, conv_window, pool_window):
         bias_relu_maxpool2x2_numba(z, bias, rows, out_w, y[image, first:last])
 
     lanes.run(band, n * bands)
+    return y
+
+
+def _winograd_pass(x, weights, bias, conv_window, y):
+    """The fused pass with F(2x2, 3x3): tile row ``p`` of the output is pooled row ``p``."""
+    c, f = x.shape[3], weights.shape[1]
+    u = winograd.kernel_transform(weights.reshape(3, 3, c, f).astype(x.dtype, copy=False))
+    _, tiles_w, per_band, _ = winograd.tile_bands(conv_window, c, f)
+    pool_h = y.shape[1]
+    bands = -(-pool_h // per_band)
+
+    def band(lane, piece):
+        image, first = piece // bands, (piece % bands) * per_band
+        rows = min(per_band, pool_h - first)
+        m = winograd.band_products(x, u, conv_window, lane, image, first, rows, tiles_w)
+        winograd.output_transform_pool_numba(m, bias, first, tiles_w, conv_window.out_h,
+                                             conv_window.out_w, y[image, first : first + rows])
+
+    lanes.run(band, x.shape[0] * bands)
     return y

@@ -47,19 +47,23 @@ def _tol(dtype):
 
 
 @settings(max_examples=120, deadline=None)
-@given(fused_cases())
-def test_fused_equals_reference_and_unfused_kernels(case):
+@given(fused_cases(), st.sampled_from([None, 1]))
+def test_fused_equals_reference_and_unfused_kernels(case, winograd_from):
+    # winograd_from=1: every 3x3 stride-1 case goes through F(2x2, 3x3); None: never.
     x, weights, bias, conv_window, pool_window = case
+    fused.WINOGRAD_MIN_CHANNELS = winograd_from
     expected = fused.conv_relu_maxpool_reference(x, weights, bias, conv_window, pool_window)
     assert expected.shape == (x.shape[0], pool_window.out_h, pool_window.out_w, weights.shape[1])
     unfused = _unfused_fast(x, weights, bias, conv_window, pool_window)
     np.testing.assert_allclose(unfused, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
     for band in (1 << 18, 1):  # whole images per band, and one pooled row per band
         fused.BAND_ELEMENTS = band
+        fused.WINOGRAD_MIN_CHANNELS = winograd_from
         try:
             got = fused.conv_relu_maxpool.fast(x, weights, bias, conv_window, pool_window)
         finally:
             fused.BAND_ELEMENTS = conv.BAND_ELEMENTS
+            fused.WINOGRAD_MIN_CHANNELS = 32
         assert got.dtype == x.dtype and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
         np.testing.assert_allclose(got, unfused, rtol=_tol(x.dtype), atol=_tol(x.dtype))
@@ -120,3 +124,36 @@ def test_two_lanes_give_the_results_of_one(monkeypatch):
     np.testing.assert_array_equal(two, one)
     np.testing.assert_allclose(two, fused.conv_relu_maxpool_reference(x, weights, bias, cw, pw),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("h, w, conv_padding, pool_padding", [
+    (12, 12, "valid", "valid"), (13, 11, "valid", "valid"), (13, 11, "valid", "same"),
+    (9, 14, "same", "same"), (9, 14, "same", "valid"), (4, 4, "valid", "same")])
+def test_winograd_pass_equals_the_reference_in_float32(monkeypatch, h, w, conv_padding, pool_padding):
+    # The pass the original CNN's second and third blocks take at inference (C >= 32).
+    rng = np.random.default_rng(5)
+    c, f = 32, 9
+    x = rng.uniform(0, 1, (3, h, w, c)).astype(np.float32)
+    weights = (rng.standard_normal((9 * c, f)) * 0.1).astype(np.float32)
+    bias = (rng.standard_normal(f) * 0.1).astype(np.float32)
+    cw = Window.over((h, w), (3, 3), (1, 1), conv_padding)
+    pw = Window.over((cw.out_h, cw.out_w), (2, 2), (2, 2), pool_padding)
+    assert fused.uses_winograd(cw, c)
+    expected = fused.conv_relu_maxpool_reference(x, weights, bias, cw, pw)
+    calls = []
+    real = fused.winograd.output_transform_pool_numba
+    monkeypatch.setattr(fused.winograd, "output_transform_pool_numba",
+                        lambda *args: calls.append(1) or real(*args))
+    for band_tiles in (128, 1):
+        monkeypatch.setattr(fused.winograd, "BAND_TILES", band_tiles)
+        got = fused.conv_relu_maxpool.fast(x, weights, bias, cw, pw)
+        # float32: the transforms add and subtract inputs before the products.
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert calls  # the Winograd pass ran
+
+
+def test_few_input_channels_or_other_windows_stay_on_im2col():
+    assert not fused.uses_winograd(Window.over((8, 8), (3, 3), (1, 1), "valid"), 3)
+    assert not fused.uses_winograd(Window.over((8, 8), (3, 3), (2, 2), "valid"), 64)
+    assert not fused.uses_winograd(Window.over((8, 8), (5, 5), (1, 1), "valid"), 64)
+    assert fused.uses_winograd(Window.over((8, 8), (3, 3), (1, 1), "same"), 64)
