@@ -39,7 +39,8 @@ class ConvReluPool:
     def __call__(self, x):
         conv, _, pool = self.layers
         conv.check_input_shape(x.shape)
-        _drop_kept(self.layers)  # a training step's leftovers: their memory can be reused
+        for layer in self.layers:
+            layer.drop_kept()  # a training step's leftovers: their memory can be reused
         Wm = conv.params["W"].reshape(-1, conv.filters)                   # (kh*kw*C, F)
         return kernels.conv_relu_maxpool(x, Wm, conv.params.get("b"), conv.window, pool.window)
 
@@ -88,11 +89,5 @@ def infer(layers, x):
             x = step(x)
         else:
             x = step(x, training=False)
-            _drop_kept([step])  # nothing will call backward
+            step.drop_kept()  # nothing will call backward
     return x
-
-
-def _drop_kept(layers):
-    for layer in layers:
-        for name in layer.kept_for_backward:
-            setattr(layer, name, None)

@@ -298,9 +298,14 @@ class Sequential:
         return fusion.infer(self.layers, x)
 
     def backward(self, grad):
-        """Send dL/d(output) down the layers, which fill their ``grads``."""
+        """Send dL/d(output) down the layers, which fill their ``grads``.
+
+        Each layer lets go of what its forward kept once its backward has run: a second
+        ``backward`` needs a new ``forward``.
+        """
         for layer in reversed(self.layers):
             grad = layer.backward(grad)  # the first layer may return None: nobody needs it
+            layer.drop_kept()            # used: its memory can hold the gradients below
 
     def probabilities(self, outputs):
         """Outputs as probabilities: the sigmoid of one logit, the softmax of K (rows sum
