@@ -81,8 +81,9 @@ def inference_steps(layers):
 def infer(layers, x):
     """The output of ``layers`` for the batch ``x`` in inference mode, keeping nothing.
 
-    Same numbers as ``forward(x, training=False)`` layer by layer (up to the order of
-    the sums in the convolutions' products).
+    The numbers of ``forward(x, training=False)`` layer by layer, up to float rounding:
+    a fused block's products are summed in another order, or by Winograd's F(2x2, 3x3)
+    (``minicnn.kernels.fused``).
     """
     for step in inference_steps(layers):
         if isinstance(step, ConvReluPool):

@@ -291,9 +291,9 @@ class Sequential:
     def infer(self, x):
         """The outputs for one batch in inference mode (what ``predict`` and ``evaluate`` run).
 
-        The same numbers as ``forward(x, training=False)``, but nothing is kept for a
-        backward pass, and each Conv2D -> ReLU -> MaxPool2D(2) block runs as one fused
-        kernel (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
+        The outputs of ``forward(x, training=False)`` up to float rounding, but nothing is
+        kept for a backward pass, and each Conv2D -> ReLU -> MaxPool2D(2) block runs as one
+        fused kernel (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
         """
         return fusion.infer(self.layers, x)
 
