@@ -32,7 +32,7 @@ are checked before the first update (``minicnn.targets`` has the rules).
 
 import numpy as np
 
-from . import losses, optimizers, targets, trainer
+from . import fusion, losses, optimizers, targets, trainer
 from .batches import Batches
 from .callbacks import History
 from .layers.base import Layer
@@ -288,10 +288,24 @@ class Sequential:
             x = layer(x, training=training)
         return x
 
+    def infer(self, x):
+        """The outputs for one batch in inference mode (what ``predict`` and ``evaluate`` run).
+
+        The outputs of ``forward(x, training=False)`` up to float rounding, but nothing is
+        kept for a backward pass, and each Conv2D -> ReLU -> MaxPool2D(2) block runs as one
+        fused kernel (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
+        """
+        return fusion.infer(self.layers, x)
+
     def backward(self, grad):
-        """Send dL/d(output) down the layers, which fill their ``grads``."""
+        """Send dL/d(output) down the layers, which fill their ``grads``.
+
+        Each layer lets go of what its forward kept once its backward has run: a second
+        ``backward`` needs a new ``forward``.
+        """
         for layer in reversed(self.layers):
             grad = layer.backward(grad)  # the first layer may return None: nobody needs it
+            layer.drop_kept()            # used: its memory can hold the gradients below
 
     def probabilities(self, outputs):
         """Outputs as probabilities: the sigmoid of one logit, the softmax of K (rows sum

@@ -224,7 +224,7 @@ def evaluate(model, batches, verbose=0, callbacks=None):
     with contextlib.closing(iter(batches)) as epoch:
         for step, (images, labels, weights) in enumerate(epoch):
             callbacks.on_test_batch_begin(step, {})
-            outputs = model.forward(images, training=False)
+            outputs = model.infer(images)
             labels, weights = model.targets_like(outputs, labels, weights, what="evaluate")
             loss = float(model.loss.forward(outputs, labels, sample_weight=weights))
             callbacks.on_test_batch_end(step, running.update(outputs, labels, loss))
@@ -247,7 +247,7 @@ def predict_logits(model, batches, verbose=0, callbacks=None):
     with contextlib.closing(iter(batches)) as epoch:
         for step, (images, _, _) in enumerate(epoch):
             callbacks.on_predict_batch_begin(step, {})
-            outputs.append(model.forward(images, training=False))
+            outputs.append(model.infer(images))
             callbacks.on_predict_batch_end(step, {"outputs": outputs[-1]})
     callbacks.on_predict_end({})
     return outputs

@@ -245,3 +245,16 @@ def test_train_on_batch_takes_one_step_and_returns_the_batch_loss():
     assert loss == pytest.approx(expected, rel=1e-6)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert model.evaluate(x, y, batch_size=8)["loss"] < loss
+
+
+def test_backward_lets_go_of_what_forward_kept():
+    # Memory: each layer's kept arrays (Conv2D's x, ReLU's mask, MaxPool2D's argmax, Dense's
+    # x) are dropped once its backward ran, so the next step's forward can reuse them.
+    model = small_model()
+    x = images(3)
+    out = model.forward(x, training=True)
+    kept = [(layer, name) for layer in model.layers for name in layer.kept_for_backward]
+    assert kept and all(getattr(layer, name) is not None for layer, name in kept)
+    model.backward(np.ones_like(out))
+    assert all(getattr(layer, name) is None for layer, name in kept)
+    assert all(np.any(g != 0) for layer in model.layers for g in layer.grads.values())

@@ -9,6 +9,8 @@ The layers call these entries and nothing below them::
     y = matmul(a, b)                         # a @ b, oriented for BLAS
     y, mask = relu(x)                        # max(x, 0) and [x > 0]
     y, argmax = maxpool_forward(x, window)
+    y = conv_relu_maxpool(x, Wm, b, conv_window, pool_window)   # inference: the three fused
+    y = winograd_conv3x3(x, W, b, window)    # 3x3 stride 1 by F(2x2, 3x3), (N, Ho, Wo, F)
     dx = maxpool_backward(dy, argmax, window)
     batchnorm.mean_var / normalize / grad_sums / input_grad
 
@@ -17,7 +19,8 @@ dispatch in ``minicnn.kernels.backend``: ``MINICNN_KERNELS=numpy`` runs the refe
 the default runs the fast versions. ``window.Window`` is the geometry of a convolution
 or pooling. Everything about speed stays in this package: the Numba loops, the buffers
 reused between steps (``workspace``), the BLAS orientation (``gemm``), the bands a
-convolution is computed in (``conv``), the lanes that share them over the cores
+convolution is computed in (``conv``), the fused inference pass (``fused``,
+with Winograd's F(2x2, 3x3) in ``winograd``), the lanes that share them over the cores
 (``lanes``) and the thread counts.
 
 Threads. The matrix products run in NumPy's OpenBLAS and the kernels in Numba, each
@@ -42,6 +45,8 @@ from .conv import (
     im2col_t_matmul,
     im2col_t_matmul_reference,
 )
+from .fused import conv_relu_maxpool, conv_relu_maxpool_reference, pool_is_2x2
+from .winograd import winograd_conv3x3, winograd_conv3x3_reference
 from .gemm import column_sums, column_sums_reference, matmul, matmul_reference
 from .im2col import (
     col2im,
@@ -64,6 +69,8 @@ __all__ = [
     "im2col", "im2col_reference", "col2im", "col2im_reference",
     "im2col_matmul", "im2col_matmul_reference", "im2col_t_matmul", "im2col_t_matmul_reference",
     "col2im_matmul", "col2im_matmul_reference",
+    "conv_relu_maxpool", "conv_relu_maxpool_reference", "pool_is_2x2",
+    "winograd_conv3x3", "winograd_conv3x3_reference",
     "matmul", "matmul_reference", "column_sums", "column_sums_reference",
     "relu", "relu_reference",
     "maxpool_forward", "maxpool_forward_reference", "ARGMAX_DTYPE",

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import lanes, workspace
 from .backend import fast_version_of
-from .im2col import col2im_reference, im2col_reference
+from .im2col import col2im_image_rows, col2im_reference, im2col_image_rows, im2col_reference
 
 __all__ = [
     "im2col_matmul", "im2col_matmul_reference",
@@ -89,70 +89,21 @@ def im2col_rows_numba(x, bounds, first_row, cols):
     """im2col of the image rows ``first_row ...`` (``cols.shape[0] // out_w`` of them).
 
     An image row is one ``(n, oh)``; ``first_row`` counts them over the whole batch
-    (``n * out_h + oh``). ``cols`` gets ``out_w`` rows per image row, as in
-    :func:`minicnn.kernels.im2col.im2col_numba`, whose loop this is.
+    (``n * out_h + oh``). The loop is the whole-batch one's,
+    :func:`minicnn.kernels.im2col.im2col_image_rows`, run on one band.
     """
-    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
-    n_img, h, w, c = x.shape
-    row_len = kw * c
-    flat = x.reshape(n_img * h * w * c)  # x is C-contiguous: a view
-    for t in range(cols.shape[0] // out_w):
-        n, oh = divmod(first_row + t, out_h)
-        ih0 = oh * sh - pad_top
-        for ow in range(out_w):
-            r = t * out_w + ow
-            iw0 = ow * sw - pad_left
-            for i in range(kh):
-                ih = ih0 + i
-                base = i * row_len
-                if ih < 0 or ih >= h:
-                    cols[r, base : base + row_len] = 0
-                    continue
-                if iw0 >= 0 and iw0 + kw <= w:
-                    # Whole window row inside: kw*C contiguous values of x (NHWC).
-                    src = ((n * h + ih) * w + iw0) * c
-                    if row_len >= 32:  # long: a slice copy (memcpy)
-                        cols[r, base : base + row_len] = flat[src : src + row_len]
-                    else:  # short: a loop, cheaper than setting up a slice
-                        for k in range(row_len):
-                            cols[r, base + k] = flat[src + k]
-                    continue
-                for j in range(kw):
-                    iw = iw0 + j
-                    if iw < 0 or iw >= w:
-                        cols[r, base + j * c : base + (j + 1) * c] = 0
-                    else:
-                        cols[r, base + j * c : base + (j + 1) * c] = x[n, ih, iw]
-    return cols
+    return im2col_image_rows(x, bounds, first_row, cols.shape[0] // bounds[7], cols, 0)
 
 
 @numba.njit(cache=True, nogil=True)
 def col2im_rows_numba(dcols, bounds, first_row, dx):
     """Scatter-ADD ``dcols`` (image rows ``first_row ...``) onto ``dx`` (N, H, W, C).
 
-    The adjoint of :func:`im2col_rows_numba`; ``dx`` must hold zeros (or earlier bands'
-    sums) where these windows land. Padding's share is dropped.
+    The adjoint of :func:`im2col_rows_numba` (the loop of
+    :func:`minicnn.kernels.im2col.col2im_image_rows`); ``dx`` must hold zeros (or earlier
+    bands' sums) where these windows land. Padding's share is dropped.
     """
-    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
-    _, h, w, c = dx.shape
-    for t in range(dcols.shape[0] // out_w):
-        n, oh = divmod(first_row + t, out_h)
-        ih0 = oh * sh - pad_top
-        for ow in range(out_w):
-            r = t * out_w + ow
-            iw0 = ow * sw - pad_left
-            for i in range(kh):
-                ih = ih0 + i
-                if ih < 0 or ih >= h:
-                    continue
-                for j in range(kw):
-                    iw = iw0 + j
-                    if iw < 0 or iw >= w:
-                        continue
-                    base = (i * kw + j) * c
-                    for ch in range(c):
-                        dx[n, ih, iw, ch] += dcols[r, base + ch]
-    return dx
+    return col2im_image_rows(dcols, 0, bounds, first_row, dcols.shape[0] // bounds[7], dx)
 
 
 # --------------------------------------------------------------------------------------

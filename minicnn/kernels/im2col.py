@@ -32,8 +32,8 @@ from .window import Window, conv_output_size
 
 __all__ = [
     "Window", "conv_output_size",
-    "im2col", "im2col_reference", "im2col_numba",
-    "col2im", "col2im_reference", "col2im_numba",
+    "im2col", "im2col_reference", "im2col_numba", "im2col_image_rows",
+    "col2im", "col2im_reference", "col2im_numba", "col2im_image_rows",
 ]
 
 
@@ -102,28 +102,28 @@ def col2im_reference(cols, window):
 
 
 # --------------------------------------------------------------------------------------
-# Numba loops: same results, no padded copy, no temporaries, parallel.
+# Numba loops: same results, no padded copy, no temporaries. One loop body per direction
+# (an image row's windows), called by the whole-batch kernels here (one parallel task per
+# few image rows or per image) and by the banded ones of minicnn.kernels.conv (one band per lane).
 # --------------------------------------------------------------------------------------
-@numba.njit(cache=True, parallel=True)
-def im2col_numba(x, bounds, cols):
-    """Fill ``cols`` (shape ``(N*out_h*out_w, kh*kw*C)``) from ``x`` (N, H, W, C).
+@numba.njit(cache=True, nogil=True)
+def im2col_image_rows(x, bounds, first_row, rows, cols, r0):
+    """Fill ``cols[r0 :]`` with the windows of the ``rows`` image rows from ``first_row``.
 
-    ``bounds`` is ``Window.loop_bounds()``. One parallel task per output row
-    ``(n, oh)``: rows of ``cols`` are independent. For fixed ``(n, oh, ow, i)`` the
-    ``kw * C`` values of the window row are contiguous in ``x`` (NHWC), so each is a
-    short contiguous copy; cells outside the image are written as zeros instead of
-    being read from a padded copy.
+    An image row is one ``(n, oh)``, counted over the batch as ``n * out_h + oh``; it
+    gets ``out_w`` consecutive rows of ``cols``. For fixed ``(n, oh, ow, i)`` the ``kw * C`` values
+    of the window row are contiguous in ``x`` (NHWC), so each is one contiguous copy;
+    cells outside the image are written as zeros instead of being read from a padded copy.
     """
     kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
     n_img, h, w, c = x.shape
     row_len = kw * c
     flat = x.reshape(n_img * h * w * c)  # x is C-contiguous: a view, not a copy
-    for task in numba.prange(n_img * out_h):
-        n = task // out_h
-        oh = task % out_h
+    for t in range(rows):
+        n, oh = divmod(first_row + t, out_h)
         ih0 = oh * sh - pad_top
         for ow in range(out_w):
-            r = task * out_w + ow
+            r = r0 + t * out_w + ow
             iw0 = ow * sw - pad_left
             for i in range(kh):
                 ih = ih0 + i
@@ -131,12 +131,14 @@ def im2col_numba(x, bounds, cols):
                 if ih < 0 or ih >= h:
                     for k in range(row_len):
                         cols[r, base + k] = 0
-                    continue
-                if iw0 >= 0 and iw0 + kw <= w:
-                    # Whole window row inside: one contiguous copy of kw*C values.
+                elif iw0 >= 0 and iw0 + kw <= w:
+                    # Whole window row inside: kw*C contiguous values of x.
                     src = ((n * h + ih) * w + iw0) * c
-                    for k in range(row_len):
-                        cols[r, base + k] = flat[src + k]
+                    if row_len >= 32:  # long: a slice copy (memcpy)
+                        cols[r, base : base + row_len] = flat[src : src + row_len]
+                    else:  # short: a loop, cheaper than setting up a slice
+                        for k in range(row_len):
+                            cols[r, base + k] = flat[src + k]
                 else:
                     for j in range(kw):
                         iw = iw0 + j
@@ -149,34 +151,66 @@ def im2col_numba(x, bounds, cols):
     return cols
 
 
+@numba.njit(cache=True, nogil=True)
+def col2im_image_rows(cols, r0, bounds, first_row, rows, dx):
+    """Scatter-ADD ``cols[r0 :]`` (the windows of ``rows`` image rows from ``first_row``) onto ``dx``.
+
+    The adjoint of :func:`im2col_image_rows`: overlapping windows add up; gradient that
+    lands on padding is dropped. ``dx`` must hold zeros (or earlier rows' sums) there.
+    """
+    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
+    _, h, w, c = dx.shape
+    for t in range(rows):
+        n, oh = divmod(first_row + t, out_h)
+        ih0 = oh * sh - pad_top
+        for ow in range(out_w):
+            r = r0 + t * out_w + ow
+            iw0 = ow * sw - pad_left
+            for i in range(kh):
+                ih = ih0 + i
+                if ih < 0 or ih >= h:
+                    continue
+                for j in range(kw):
+                    iw = iw0 + j
+                    if iw < 0 or iw >= w:
+                        continue
+                    base = (i * kw + j) * c
+                    for ch in range(c):
+                        dx[n, ih, iw, ch] += cols[r, base + ch]
+    return dx
+
+
+# Image rows per parallel task of the whole-batch im2col.
+_ROWS_PER_TASK = 8
+
+
+@numba.njit(cache=True, parallel=True)
+def im2col_numba(x, bounds, cols):
+    """Fill ``cols`` (shape ``(N*out_h*out_w, kh*kw*C)``) from ``x`` (N, H, W, C).
+
+    ``bounds`` is ``Window.loop_bounds()``. Rows of ``cols`` are independent: each
+    parallel task fills a few image rows with :func:`im2col_image_rows`.
+    """
+    out_h, out_w = bounds[6], bounds[7]
+    rows = x.shape[0] * out_h
+    for task in numba.prange((rows + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
+        first = task * _ROWS_PER_TASK
+        count = min(rows, first + _ROWS_PER_TASK) - first
+        im2col_image_rows(x, bounds, first, count, cols, first * out_w)
+    return cols
+
+
 @numba.njit(cache=True, parallel=True)
 def col2im_numba(cols, bounds, dx):
     """Fill ``dx`` (N, H, W, C) with the scatter-add of ``cols`` (adjoint of im2col).
 
     One parallel task per image: windows of different images never touch the same
     pixel, so there is no write race; inside an image, overlapping windows add up.
-    Gradient that lands on padding is dropped.
     """
-    kh, kw, sh, sw, pad_top, pad_left, out_h, out_w = bounds
-    n_img, h, w, c = dx.shape
-    for n in numba.prange(n_img):
+    out_h, out_w = bounds[6], bounds[7]
+    for n in numba.prange(dx.shape[0]):
         dx[n] = 0
-        for oh in range(out_h):
-            ih0 = oh * sh - pad_top
-            for ow in range(out_w):
-                r = (n * out_h + oh) * out_w + ow
-                iw0 = ow * sw - pad_left
-                for i in range(kh):
-                    ih = ih0 + i
-                    if ih < 0 or ih >= h:
-                        continue
-                    for j in range(kw):
-                        iw = iw0 + j
-                        if iw < 0 or iw >= w:
-                            continue
-                        base = (i * kw + j) * c
-                        for ch in range(c):
-                            dx[n, ih, iw, ch] += cols[r, base + ch]
+        col2im_image_rows(cols, n * out_h * out_w, bounds, n * out_h, out_h, dx)
     return dx
 
 

@@ -97,9 +97,18 @@ class Layer:
             dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
             self.build(x.shape[1:], dtype=dtype)
         self.check_input_shape(x.shape)
+        self.drop_kept()
+        return self.forward(x, training=training)
+
+    def drop_kept(self):
+        """Let go of what the last ``forward`` kept for ``backward`` (``kept_for_backward``).
+
+        Sequential calls it once a layer's backward has run, and before each forward, so
+        the memory can serve the next arrays instead of sitting idle until this layer's
+        next forward.
+        """
         for name in self.kept_for_backward:
             setattr(self, name, None)
-        return self.forward(x, training=training)
 
     def check_input_shape(self, shape):
         """Raise ValueError naming this layer, the expected shape and the one received."""

@@ -1,0 +1,97 @@
+"""minicnn.fusion: which blocks run fused at inference, and that the result is the same."""
+
+import numpy as np
+import pytest
+
+from minicnn import fusion, kernels
+from minicnn.kernels import backend
+from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid
+from minicnn.model import Sequential
+
+
+def _model(dtype=np.float32, pool=MaxPool2D(2)):
+    return Sequential([
+        Conv2D(4, 3), ReLU(), pool,                                   # fused (7x7 -> 5x5 -> 2x2)
+        Conv2D(5, 3, strides=2, padding="same"), ReLU(), MaxPool2D(2, padding="same"),  # fused
+        Flatten(), Dense(3), ReLU(), Dense(1),
+    ], input_shape=(11, 13, 2), seed=0, dtype=dtype)
+
+
+def _fused_names(model):
+    return [repr(step) for step in fusion.inference_steps(model.layers)
+            if isinstance(step, fusion.ConvReluPool)]
+
+
+def test_the_conv_relu_pool_blocks_are_found():
+    model = _model()
+    assert _fused_names(model) == ["ConvReluPool(conv2d, relu, maxpool2d)",
+                                   "ConvReluPool(conv2d_1, relu_1, maxpool2d_1)"]
+    steps = fusion.inference_steps(model.layers)
+    assert [type(s).__name__ for s in steps] == ["ConvReluPool", "ConvReluPool", "Flatten",
+                                                 "Dense", "ReLU", "Dense"]
+
+
+@pytest.mark.parametrize("kernels_choice", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_infer_equals_forward_layer_by_layer(monkeypatch, kernels_choice, dtype):
+    monkeypatch.setattr(backend, "KERNELS", kernels_choice)
+    model = _model(dtype)
+    x = np.random.default_rng(1).standard_normal((3, 11, 13, 2)).astype(dtype)
+    expected = model.forward(x, training=False).copy()
+    got = model.infer(x)
+    assert got.dtype == dtype and got.shape == expected.shape == (3, 1)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
+def test_infer_keeps_nothing_for_backward():
+    model = _model()
+    x = np.random.default_rng(2).standard_normal((2, 11, 13, 2)).astype(np.float32)
+    model.forward(x, training=True)
+    model.infer(x)
+    for layer in model.layers:
+        for name in layer.kept_for_backward:
+            assert getattr(layer, name) is None, f"{layer.name} kept {name}"
+
+
+def test_predict_and_evaluate_run_the_fused_kernel(monkeypatch):
+    model = _model()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    calls = []
+    real = kernels.conv_relu_maxpool.fast
+    monkeypatch.setattr(kernels.conv_relu_maxpool, "fast",
+                        lambda *args: calls.append(1) or real(*args))
+    x = np.random.default_rng(3).standard_normal((5, 11, 13, 2)).astype(np.float32)
+    p = model.predict(x, batch_size=4)
+    assert p.shape == (5, 1) and len(calls) == 4  # two blocks, two batches
+    np.testing.assert_allclose(p, model.probabilities(model.forward(x, training=False)),
+                               rtol=1e-5, atol=1e-6)
+    model.evaluate(x, np.ones(5), batch_size=8)
+    assert len(calls) == 6
+
+
+@pytest.mark.parametrize("layers, reason", [
+    ([Conv2D(3, 3), ReLU(), MaxPool2D(3)], "pools (3, 3) by (3, 3), not 2x2 by 2"),
+    ([Conv2D(3, 3), ReLU(), MaxPool2D(2, strides=1)], "pools (2, 2) by (1, 1), not 2x2 by 2"),
+    ([Conv2D(3, 3), Sigmoid(), MaxPool2D(2)], "is a Sigmoid, not a ReLU"),
+    ([Conv2D(3, 3), MaxPool2D(2), ReLU()], "is a MaxPool2D, not a ReLU"),
+    ([Conv2D(3, 3), ReLU(), Flatten()], "is a Flatten, not a MaxPool2D"),
+    ([ReLU(), Conv2D(3, 3), ReLU()], "is a ReLU, not a Conv2D"),
+])
+def test_the_pattern_is_refused_where_it_does_not_apply(layers, reason):
+    model = Sequential(layers + [Flatten(), Dense(1)], input_shape=(12, 12, 1), seed=0)
+    assert reason in fusion.why_not_fused(model.layers, 0)
+    assert _fused_names(model) == []
+    x = np.random.default_rng(4).standard_normal((2, 12, 12, 1)).astype(np.float32)
+    np.testing.assert_allclose(model.infer(x), model.forward(x, training=False), rtol=1e-6)
+
+
+def test_too_few_layers_left_is_not_a_block():
+    model = Sequential([Conv2D(3, 3), ReLU()], input_shape=(6, 6, 1), seed=0)
+    assert fusion.why_not_fused(model.layers, 0) == "fewer than three layers left"
+
+
+def test_infer_checks_the_input_shape():
+    model = _model()
+    with pytest.raises(ValueError, match=r"conv2d \(Conv2D\): expected input of shape"):
+        model.infer(np.zeros((2, 12, 13, 2), np.float32))
