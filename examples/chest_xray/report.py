@@ -81,7 +81,7 @@ _SCRIPT = """
 })();
 """
 
-_CSS = HTML("""<style>
+REPORT_CSS = HTML("""<style>
 .top { display: grid; grid-template-columns: minmax(0, 1.45fr) minmax(0, 1fr); gap: 1.1em;
        align-items: start; }
 .card { border: 2px solid var(--accent); border-radius: 6px; padding: .5em 1em .6em; }
@@ -108,7 +108,7 @@ def predictive_values(sensitivity, specificity, prevalence):
             sp * (1 - pi) / cleared if cleared > 0 else float("nan"))
 
 
-def _pct(x, digits=1):
+def percent_text(x, digits=1):
     return "n/a" if x is None or x != x else f"{100 * x:.{digits}f}%"
 
 
@@ -150,18 +150,18 @@ def headline_text(h):
     lines = [
         f"Test set: {h['n']} films ({h['n_pneumonia']} pneumonia, {h['n_normal']} normal), "
         f"threshold {h['threshold']:.3f} on P(pneumonia).",
-        f"Sensitivity {_pct(h['sensitivity'])}{ci('sensitivity_ci')}: finds {h['found']} of "
+        f"Sensitivity {percent_text(h['sensitivity'])}{ci('sensitivity_ci')}: finds {h['found']} of "
         f"{h['n_pneumonia']} pneumonias and misses {h['misses']} (about {h['misses_per_100']} "
         "of 100 children with pneumonia missed).",
-        f"Specificity {_pct(h['specificity'])}{ci('specificity_ci')}: {h['false_alarms']} false "
+        f"Specificity {percent_text(h['specificity'])}{ci('specificity_ci')}: {h['false_alarms']} false "
         f"alarms among {h['n_normal']} normal films (about {h['false_alarms_per_100']} of 100 "
         "healthy children recalled).",
-        f"PPV {_pct(h['ppv'])}, NPV {_pct(h['npv'])} at the test prevalence of "
-        f"{_pct(h['prevalence'])}; AUC {text(h['auc'])}"
+        f"PPV {percent_text(h['ppv'])}, NPV {percent_text(h['npv'])} at the test prevalence of "
+        f"{percent_text(h['prevalence'])}; AUC {text(h['auc'])}"
         + (f" (95% interval {_interval(h['auc_ci'], False)})." if h.get("auc_ci") else "."),
     ]
     if h.get("lung_box_share") is not None:
-        lines.append(f"Grad-CAM: on average {_pct(h['lung_box_share'], 0)} of each heat map "
+        lines.append(f"Grad-CAM: on average {percent_text(h['lung_box_share'], 0)} of each heat map "
                      "lies inside the central lung box.")
     return "\n".join(lines)
 
@@ -190,6 +190,12 @@ def find_comparison(folder, compare=None):
         return None
     if compare:
         return compare, load_run(compare)
+    return first_run_inside(folder, lambda other: "recall" in (other.get("test") or {}))
+
+
+def first_run_inside(folder, accept):
+    """``(sub-folder, metrics)`` of the first sub-folder of ``folder`` (by name) whose readable
+    ``metrics.json`` passes ``accept(metrics)``, or None."""
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         sub = os.path.join(folder, name)
         if os.path.isfile(os.path.join(sub, "metrics.json")):
@@ -197,7 +203,7 @@ def find_comparison(folder, compare=None):
                 other = load_run(sub)
             except ValueError:
                 continue
-            if "recall" in (other.get("test") or {}):
+            if accept(other):
                 return sub, other
     return None
 
@@ -212,7 +218,7 @@ def _test_files(folder):
 
 
 # --- the page's parts ------------------------------------------------------------------------
-def _caveats(results):
+def caveats_section(results):
     """What a reader must know before any number: a demo, a quick look, an interrupted run."""
     notes = [n for n in results.get("notes", [])
              if any(k in n.lower() for k in ("demo", "embedded", "--limit", "interrupted",
@@ -230,7 +236,7 @@ def _caveats(results):
                 "</strong></p>" + "".join(f"<p>{esc(n)}</p>" for n in notes) + "</div>")
 
 
-def _model_line(r):
+def model_line(r):
     s = r.get("settings", {})
     parts = [f"{r.get('model', s.get('model', '?'))} CNN"]
     if r.get("parameters"):
@@ -254,7 +260,7 @@ def _model_line(r):
     return "; ".join(p for p in parts if p) + "."
 
 
-def _data_table(r):
+def data_table(r):
     """Children and films per split, the films by class (the condition first)."""
     d = r.get("data", {})
     images, patients = d.get("images used", {}), d.get("patients used", {})
@@ -289,22 +295,22 @@ def _headline_card(r, h):
     parts = [
         f"<h2>On the {h['n']} test films ({h['n_pneumonia']} with pneumonia, {h['n_normal']} "
         "normal)</h2>",
-        f'<p class="big" id="sensitivity">Sensitivity {_pct(h["sensitivity"])}{se_ci}</p>',
+        f'<p class="big" id="sensitivity">Sensitivity {percent_text(h["sensitivity"])}{se_ci}</p>',
         f'<p class="words" id="misses">Of 100 children with pneumonia it finds about '
         f"{100 - h['misses_per_100']} and <strong>misses about {h['misses_per_100']}</strong>. "
         f"Here it flagged {h['found']} of {h['n_pneumonia']} and missed {h['misses']}.</p>",
-        f'<p class="big" id="specificity">Specificity {_pct(h["specificity"])}{sp_ci}</p>',
+        f'<p class="big" id="specificity">Specificity {percent_text(h["specificity"])}{sp_ci}</p>',
         f'<p class="words" id="false-alarms">Of 100 healthy children about '
         f"<strong>{h['false_alarms_per_100']} are recalled for a false alarm</strong>. Here "
         f"{h['false_alarms']} false alarms among {h['n_normal']} normal films.</p>",
-        f'<p id="predictive">When it says pneumonia it is right {_pct(h["ppv"])} of the time '
-        f'(PPV), when it says normal {_pct(h["npv"])} (NPV), at the test set\'s prevalence of '
-        f"{_pct(h['prevalence'])}. At a prevalence of "
+        f'<p id="predictive">When it says pneumonia it is right {percent_text(h["ppv"])} of the time '
+        f'(PPV), when it says normal {percent_text(h["npv"])} (NPV), at the test set\'s prevalence of '
+        f"{percent_text(h['prevalence'])}. At a prevalence of "
         f'<input id="prevalence" type="number" min="0.1" max="99.9" step="0.1" '
         f'value="{100 * reader_prev:g}" aria-label="prevalence in percent" '
         f'data-sensitivity="{h["sensitivity"]}" data-specificity="{h["specificity"]}">% '
-        f'PPV <strong id="ppv-at">{_pct(ppv10)}</strong>, NPV '
-        f'<strong id="npv-at">{_pct(npv10)}</strong>.</p>',
+        f'PPV <strong id="ppv-at">{percent_text(ppv10)}</strong>, NPV '
+        f'<strong id="npv-at">{percent_text(npv10)}</strong>.</p>',
     ]
     if h.get("auc") is not None:
         auc_ci = f" (95% interval {_interval(h['auc_ci'], False)})" if h.get("auc_ci") else ""
@@ -312,9 +318,9 @@ def _headline_card(r, h):
                      "a film with pneumonia scores above a normal one.</p>")
     g = r.get("gradcam") or {}
     if g.get("mean") is not None:
-        parts.append(f'<p id="lungs">Grad-CAM: on average <strong>{_pct(g["mean"], 0)}</strong> '
+        parts.append(f'<p id="lungs">Grad-CAM: on average <strong>{percent_text(g["mean"], 0)}</strong> '
                      f"of each test film's heat map lies inside a central lung box (a map spread "
-                     f"evenly would put {_pct(g['box_area'], 0)} there).</p>")
+                     f"evenly would put {percent_text(g['box_area'], 0)} there).</p>")
     elif g:
         parts.append('<p id="lungs">Grad-CAM: every test film\'s heat map is empty (no region '
                      "pushed the call towards pneumonia), so where it looked is unknown.</p>")
@@ -324,8 +330,8 @@ def _headline_card(r, h):
 def _first_screen(r, h):
     facts = HTML("".join([
         '<div class="facts" id="facts"><h3>Model</h3>',
-        f'<p id="model">{esc(_model_line(r))}</p><h3>Data: children and films</h3>',
-        _data_table(r), "<h3>Operating point</h3>", _operating_point(r), "</div>"]))
+        f'<p id="model">{esc(model_line(r))}</p><h3>Data: children and films</h3>',
+        data_table(r), "<h3>Operating point</h3>", _operating_point(r), "</div>"]))
     return HTML("".join(['<div class="top">', _headline_card(r, h), facts, "</div>"]))
 
 
@@ -350,13 +356,13 @@ def _comparison(folder, r, h, other_folder, other):
                 f"{res.get('model', '?')}, {res.get('image_size', '?')} px, "
                 f"{res.get('epochs', '?')} epochs, {s.get('preprocess', '?')}",
                 f"{hh['threshold']:.3f}",
-                f"{_pct(hh['sensitivity'])} ({_interval(hh['sensitivity_ci'])})",
-                f"{_pct(hh['specificity'])} ({_interval(hh['specificity_ci'])})",
+                f"{percent_text(hh['sensitivity'])} ({_interval(hh['sensitivity_ci'])})",
+                f"{percent_text(hh['specificity'])} ({_interval(hh['specificity_ci'])})",
                 f"{hh['misses']} of {hh['n_pneumonia']}",
                 f"{hh['false_alarms']} of {hh['n_normal']}",
-                f"{_pct(hh['ppv'])} / {_pct(hh['npv'])}",
+                f"{percent_text(hh['ppv'])} / {percent_text(hh['npv'])}",
                 f"{hh['auc']:.3f} ({_interval(hh['auc_ci'], False)})",
-                _pct(g.get("mean"), 0) if g.get("mean") is not None else "not measured",
+                percent_text(g.get("mean"), 0) if g.get("mean") is not None else "not measured",
                 _worst_stress(res)]
     labels = ["recipe", "model", "threshold", "sensitivity", "specificity", "missed pneumonias",
               "false alarms", "PPV / NPV at the test prevalence", "AUC",
@@ -393,8 +399,8 @@ def _prevalence_table(h):
     rows = []
     for pi in (0.01, 0.05, 0.10, 0.20, 0.50, h["prevalence"]):
         ppv, npv = predictive_values(h["sensitivity"], h["specificity"], pi)
-        label = _pct(pi) + (" (the test set)" if pi == h["prevalence"] else "")
-        rows.append([label, _pct(ppv), _pct(npv)])
+        label = percent_text(pi) + (" (the test set)" if pi == h["prevalence"] else "")
+        rows.append([label, percent_text(ppv), percent_text(npv)])
     return table(rows, head=["prevalence of pneumonia", "PPV: a pneumonia call is right",
                              "NPV: a normal call is right"],
                  caption="Predictive values at other prevalences (same sensitivity and "
@@ -423,7 +429,7 @@ def _stress_table(r):
         table(rows, head=["distortion"] + [label for _, _, label in keys]), id="stress")
 
 
-def _figure(r, folder, title, caption=None):
+def figure_section(r, folder, title, caption=None):
     path = os.path.join(folder, r["figures"][title]) if title in r.get("figures", {}) else None
     if path is None:
         return ""
@@ -436,14 +442,14 @@ def _gradcam_section(r, folder):
     parts, grids = [], []
     if g.get("mean") is not None:
         box = g["box"]
-        by_outcome = esc(", ".join(f"{k} {_pct(v, 0)}" for k, v in g["mean_by_outcome"].items()))
+        by_outcome = esc(", ".join(f"{k} {percent_text(v, 0)}" for k, v in g["mean_by_outcome"].items()))
         parts.append(HTML(
             f"<p>Bright means: this region pushed the call towards pneumonia. The dashed box is "
             f"a central lung box (rows {box[0]:.0%} to {box[2]:.0%} of the height, columns "
             f"{box[1]:.0%} to {box[3]:.0%} of the width); beside each film, the share of its "
-            f"heat inside it. A map spread evenly puts {_pct(g['box_area'], 0)} there, so lower "
+            f"heat inside it. A map spread evenly puts {percent_text(g['box_area'], 0)} there, so lower "
             "shares mean the model looked at the edges: the side marker, text, the chest wall. "
-            f"Mean over all {g['n']} test films: {_pct(g['mean'], 0)}; by outcome: {by_outcome}."
+            f"Mean over all {g['n']} test films: {percent_text(g['mean'], 0)}; by outcome: {by_outcome}."
             "</p>"))
     for key, name, meaning in OUTCOMES:
         title = f"Grad-CAM: {name}"
@@ -454,7 +460,7 @@ def _gradcam_section(r, folder):
         remark = (f" In {low} of these {len(shares)} the heat lies mostly outside the lung box."
                   if low else "")
         what = name if len(shares) != 1 else name[:-1]
-        grids.append(_figure(r, folder, title, f"The {len(shares)} {what} ({meaning}) the model "
+        grids.append(figure_section(r, folder, title, f"The {len(shares)} {what} ({meaning}) the model "
                              f"was most sure of.{remark}"))
     if grids:
         parts.append(HTML('<div class="outcomes">' + "".join(grids) + "</div>"))
@@ -463,7 +469,7 @@ def _gradcam_section(r, folder):
     return section("Where the model looked (Grad-CAM), by outcome", *parts, id="gradcam")
 
 
-def _details(r, folder):
+def details_section(r, folder):
     s = r.get("settings", {})
     rows = []
     for key, value in s.items():
@@ -485,7 +491,7 @@ def _details(r, folder):
     for title in r.get("figures", {}):
         if title.startswith(("Grad-CAM", "Test predictions")):
             continue
-        parts.append(_figure(r, folder, title))
+        parts.append(figure_section(r, folder, title))
     d = r.get("data", {})
     split = {k: v for k, v in d.items() if k not in ("images used", "patients used")}
     if split:
@@ -518,11 +524,11 @@ def build(folder, compare=None):
     recipe = r.get("settings", {}).get("recipe", "default")
     title = f"Pneumonia on children's chest X-rays: {r.get('model', '')} model, {recipe} recipe"
     written = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    body = [_CSS, HTML(f"<h1>{esc(title)}</h1>"),
+    body = [REPORT_CSS, HTML(f"<h1>{esc(title)}</h1>"),
             HTML(f'<p class="meta">Run folder {esc(os.path.basename(os.path.normpath(folder)))}'
                  f", report written {esc(written)}. Films, not children, are counted: a child "
                  "may have several films.</p>"),
-            _caveats(r), _first_screen(r, h)]
+            caveats_section(r), _first_screen(r, h)]
     other = find_comparison(folder, compare)
     if other is not None and h is not None:
         body.append(_comparison(folder, r, h, *other))
@@ -532,13 +538,13 @@ def build(folder, compare=None):
     body.append(_gradcam_section(r, folder))
     if "Test predictions" in r.get("figures", {}):
         t = h["threshold"] if h else 0.5
-        body.append(section("Test films as the model scored them", _figure(
+        body.append(section("Test films as the model scored them", figure_section(
             r, folder, "Test predictions",
             f"Each film shows P(pneumonia) and the threshold {t:.3f}: called pneumonia when P is "
             "at least the threshold. Red frames are wrong calls; mistakes were picked first (up "
             "to half the grid), so the grid shows errors, not the accuracy."), id="predictions"))
     body.append(_stress_table(r))
-    body.append(_details(r, folder))
+    body.append(details_section(r, folder))
     return page(title, *[b for b in body if b], script=_SCRIPT)
 
 

@@ -22,8 +22,8 @@ import os
 from minicnn.report import HTML, esc, page, section, table, write_page
 
 from .classes import words
-from .report import (_CSS, _caveats, _data_table, _details, _figure, _model_line, _pct,
-                     load_run)
+from .report import (REPORT_CSS, percent_text, caveats_section, data_table, details_section,
+                     figure_section, first_run_inside, load_run, model_line)
 
 _EXTRA_CSS = HTML("""<style>
 .classes { width: 100%; border-collapse: collapse; margin: .2em 0 .5em; }
@@ -62,7 +62,7 @@ def _headline_card(r, h):
             f"({row['wrongly_called']} of {row['n_others']}).</p>")
     acc_ci = _interval(h["accuracy_ci"])
     auc_ci = _interval(h["macro_auc_ci"], False)
-    parts.append(f'<p class="big" id="accuracy">Accuracy {_pct(h["accuracy"])}'
+    parts.append(f'<p class="big" id="accuracy">Accuracy {percent_text(h["accuracy"])}'
                  + (f" (95% interval {acc_ci})" if acc_ci else "") + "</p>")
     parts.append(f'<p id="macro-auc">Macro AUC <strong>{_num(h["macro_auc"])}</strong>'
                  + (f" (95% interval {auc_ci})" if auc_ci else "")
@@ -72,15 +72,15 @@ def _headline_card(r, h):
     parts.append(
         f'<p class="pair" id="pneumonia-vs-normal"><strong>Pneumonia vs normal</strong> (the '
         f"same model, P(bacteria) + P(virus)): AUC {_num(pn['auc'])}; called pneumonia when "
-        f"bacteria or virus is the most likely class, sensitivity {_pct(pn['sensitivity'])}, "
-        f"specificity {_pct(pn['specificity'])}.</p>")
+        f"bacteria or virus is the most likely class, sensitivity {percent_text(pn['sensitivity'])}, "
+        f"specificity {percent_text(pn['specificity'])}.</p>")
     bv_ci = _interval(bv.get("accuracy_ci"))
     parts.append(
         f'<p class="pair" id="bacterial-vs-viral"><strong>Bacterial vs viral</strong>, among '
-        f"the {bv['n']} films with pneumonia: {_pct(bv['accuracy'])} told apart right"
+        f"the {bv['n']} films with pneumonia: {percent_text(bv['accuracy'])} told apart right"
         + (f" (95% interval {bv_ci})" if bv_ci else "")
         + f" by the larger of P(bacteria) and P(virus). Kermany et al. (2018) report "
-        f"{_pct(r.get('kermany_bacterial_vs_viral_accuracy'))} with a model for that question "
+        f"{percent_text(r.get('kermany_bacterial_vs_viral_accuracy'))} with a model for that question "
         "alone, on full-size films.</p>")
     return HTML('<div class="card" id="headline">' + "".join(parts) + "</div>")
 
@@ -89,8 +89,8 @@ def _first_screen(r, h):
     rule = r.get("decision_rule") or "Each film is called the class of highest probability."
     facts = HTML("".join([
         '<div class="facts" id="facts"><h3>Model</h3>',
-        f'<p id="model">{esc(_model_line(r))}</p><h3>Data: children and films</h3>',
-        _data_table(r), "<h3>Decision rule</h3>", f'<p id="rule">{esc(rule)}</p>', "</div>"]))
+        f'<p id="model">{esc(model_line(r))}</p><h3>Data: children and films</h3>',
+        data_table(r), "<h3>Decision rule</h3>", f'<p id="rule">{esc(rule)}</p>', "</div>"]))
     return HTML("".join(['<div class="top">', _headline_card(r, h), facts, "</div>"]))
 
 
@@ -117,7 +117,7 @@ def _per_class_table(section_, names, caption):
         value, ci = d.get(key), d.get(key + "_ci")
         if value is None:
             return "n/a"
-        shown = _pct(value) if percent else f"{value:.3f}"
+        shown = percent_text(value) if percent else f"{value:.3f}"
         return shown + (f" ({_interval(ci, percent)})" if ci else "")
 
     rows = [[name.lower(), section_["per_class"][name]["n"]]
@@ -134,10 +134,10 @@ def _per_class_table(section_, names, caption):
 
 def _meaning(r):
     names = r["class_names"]
-    parts = [_confusion_in_words(r), _figure(r, r["_folder"], "Confusion matrix (test)"),
+    parts = [_confusion_in_words(r), figure_section(r, r["_folder"], "Confusion matrix (test)"),
              _per_class_table(r["test"], names, "Each class against the other two, test set; "
                               "bootstrap 95% intervals in brackets"),
-             _figure(r, r["_folder"], "One-vs-rest ROC curves (test)",
+             figure_section(r, r["_folder"], "One-vs-rest ROC curves (test)",
                      "One curve per class: its probability ranks the films of that class "
                      "against all the others.")]
     if r.get("val"):
@@ -154,8 +154,8 @@ def _gradcam_section(r):
             f"<p>Bright means: this region pushed the film towards the class it was called. "
             f"One row per called class: the films the model was surest of, right calls first, "
             f"then wrong ones. The dashed box is a central lung box; over all {g['n']} test "
-            f"films, {_pct(g['mean'], 0)} of each map lies inside it on average (a map spread "
-            f"evenly would put {_pct(g['box_area'], 0)} there).</p>"))
+            f"films, {percent_text(g['mean'], 0)} of each map lies inside it on average (a map spread "
+            f"evenly would put {percent_text(g['box_area'], 0)} there).</p>"))
     elif g:
         parts.append(HTML("<p>Every test film's heat map is empty, so where the model looked "
                           "is unknown.</p>"))
@@ -164,7 +164,7 @@ def _gradcam_section(r):
         if title in r.get("figures", {}):
             shown = g.get("examples", {}).get(name, [])
             wrong = sum(1 for e in shown if e["truth"] != name)
-            parts.append(_figure(r, r["_folder"], title,
+            parts.append(figure_section(r, r["_folder"], title,
                                  f"{len(shown) - wrong} right and {wrong} wrong calls of "
                                  f"{name.lower()}, each with its truth and P({name.lower()})."))
     if not parts:
@@ -208,16 +208,8 @@ def find_comparison(folder, compare=None):
             raise ValueError(f"{compare} holds a binary run; a 3-class run is compared only "
                              "with another 3-class run")
         return compare, other
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        sub = os.path.join(folder, name)
-        if os.path.isfile(os.path.join(sub, "metrics.json")):
-            try:
-                other = load_run(sub)
-            except ValueError:
-                continue
-            if other.get("task") == "3class" and other.get("headline"):
-                return sub, other
-    return None
+    return first_run_inside(folder,
+                            lambda other: other.get("task") == "3class" and other.get("headline"))
 
 
 def _comparison(r, other_folder, other):
@@ -226,9 +218,9 @@ def _comparison(r, other_folder, other):
         cells = [s.get("recipe", "unknown"),
                  f"{res.get('model', '?')}, {res.get('image_size', '?')} px, "
                  f"{res.get('epochs', '?')} epochs", f"{res['test']['n']}",
-                 _pct(t["accuracy"]), _num(t["macro_auc"]), _num(t["macro_f1"])]
-        cells += [_pct(t["per_class"][n]["sensitivity"]) for n in res["class_names"]]
-        cells += [_num(t["pneumonia_vs_normal"]["auc"]), _pct(t["bacterial_vs_viral"]["accuracy"])]
+                 percent_text(t["accuracy"]), _num(t["macro_auc"]), _num(t["macro_f1"])]
+        cells += [percent_text(t["per_class"][n]["sensitivity"]) for n in res["class_names"]]
+        cells += [_num(t["pneumonia_vs_normal"]["auc"]), percent_text(t["bacterial_vs_viral"]["accuracy"])]
         return cells
 
     labels = (["recipe", "model", "test films", "accuracy", "macro AUC", "macro F1"]
@@ -252,11 +244,11 @@ def build(folder, compare=None):
     title = (f"Normal, bacterial or viral pneumonia on children's chest X-rays: "
              f"{r.get('model', '')} model, {recipe} recipe")
     written = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    body = [_CSS, _EXTRA_CSS, HTML(f"<h1>{esc(title)}</h1>"),
+    body = [REPORT_CSS, _EXTRA_CSS, HTML(f"<h1>{esc(title)}</h1>"),
             HTML(f'<p class="meta">Run folder {esc(os.path.basename(os.path.normpath(folder)))}'
                  f", report written {esc(written)}. Films, not children, are counted: a child "
                  "may have several films.</p>"),
-            _caveats(r), _first_screen(r, h)]
+            caveats_section(r), _first_screen(r, h)]
     if h is not None:
         body.append(_meaning(r))
     body.append(_gradcam_section(r))
@@ -266,7 +258,7 @@ def build(folder, compare=None):
         body.append(_comparison(r, *other))
     shown = ("Confusion matrix (test)", "One-vs-rest ROC curves (test)")  # in "meaning"
     rest = dict(r, figures={t: f for t, f in r.get("figures", {}).items() if t not in shown})
-    body.append(_details(rest, folder))
+    body.append(details_section(rest, folder))
     return page(title, *[b for b in body if b])
 
 
