@@ -2,11 +2,10 @@
 
 import os
 
-from .base import Callback
-from .monitor import Monitor
+from .monitor import Monitor, Watching
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(Watching):
     """Save the model (``Sequential.save``) after epochs (or every ``save_freq`` batches).
 
     Keras's arguments and defaults: by default the model is saved after EVERY epoch
@@ -64,14 +63,6 @@ class ModelCheckpoint(Callback):
         self._tracker = Monitor(monitor, mode)
         self.last_saved = None
         self._batches = 0
-
-    @property
-    def best(self):
-        return self._tracker.best
-
-    @property
-    def best_epoch(self):
-        return self._tracker.best_epoch
 
     def on_train_begin(self, logs=None):
         self._tracker.reset()

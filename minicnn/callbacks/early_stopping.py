@@ -1,10 +1,9 @@
 """``EarlyStopping`` (Keras's) and ``BestWeights`` (keep the best epoch's weights without stopping)."""
 
-from .base import Callback
-from .monitor import Monitor
+from .monitor import Monitor, Watching
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(Watching):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs.
 
     Parameters
@@ -40,14 +39,6 @@ class EarlyStopping(Callback):
         self.min_delta = min_delta
         self.restore_best_weights = restore_best_weights
         self._tracker = Monitor(monitor, mode, min_delta)
-
-    @property
-    def best(self):
-        return self._tracker.best
-
-    @property
-    def best_epoch(self):
-        return self._tracker.best_epoch
 
     def on_train_begin(self, logs=None):
         self._tracker.reset()

@@ -1,8 +1,10 @@
 """``Monitor``: the best value so far of one logged quantity, for the callbacks that watch one
-(``EarlyStopping``, ``BestWeights``, ``ModelCheckpoint``)."""
+(``EarlyStopping``, ``BestWeights``, ``ModelCheckpoint``); ``Watching``: their base class."""
 
 import math
 import warnings
+
+from .base import Callback
 
 # Quantities that are better when larger; everything else (loss ...) is better when smaller.
 _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall")
@@ -45,3 +47,16 @@ class Monitor:
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
+
+
+class Watching(Callback):
+    """A callback that watches one logged quantity through ``self._tracker`` (a ``Monitor``),
+    and shows its best value and epoch as ``best`` and ``best_epoch``."""
+
+    @property
+    def best(self):
+        return self._tracker.best
+
+    @property
+    def best_epoch(self):
+        return self._tracker.best_epoch
