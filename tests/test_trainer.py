@@ -23,6 +23,16 @@ from minicnn.optimizers import SGD, Adam
 from minicnn.trainer import InterruptGuard, train_step
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own Ctrl-C handler for each test, as in an interactive run. A job started in
+    the background by a shell without job control inherits SIGINT ignored, which minicnn
+    rightly leaves alone; the Ctrl-C tests need the handler a terminal gives."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def planted(n, size=16, seed=0):
     """Noise images; half of them (label 1) carry a bright 4x4 square at a random place."""
     rng = np.random.default_rng(seed)
