@@ -14,6 +14,7 @@ time as images/s, and the peak resident memory (ru_maxrss) of the process.
     python benchmarks/train_throughput.py --json out.json      # the same, also as JSON
     python benchmarks/train_throughput.py --frameworks minicnn,torch --runs 5
     python benchmarks/train_throughput.py --no-profile         # skip minicnn's per-layer profile
+    python benchmarks/train_throughput.py --model batchnorm --size 96 --channels-list 1   # the example's default model
 
 Frameworks: ``minicnn`` (Numba kernels), ``minicnn-numpy`` (the plain NumPy reference kernels:
 what Numba buys), ``torch`` (torch==2.13.0 CPU) and ``keras`` (tensorflow-cpu); the last two are
@@ -76,11 +77,12 @@ def worker_minicnn(args, kernels):
     sys.path.insert(0, root)
     sys.path.insert(0, os.path.join(root, "examples"))  # the example's models
     try:
-        from chest_xray.models import original_cnn
+        from chest_xray import models
     except ImportError:  # code from before the redesign kept the models in the library
-        from minicnn.zoo import original_cnn
+        from minicnn import zoo as models
 
-    model = original_cnn((args.size, args.size, args.channels), seed=0)
+    build = models.batchnorm_cnn if args.model == "batchnorm" else models.original_cnn
+    model = build((args.size, args.size, args.channels), seed=0)
     model.compile(optimizer="adam", loss="binary_crossentropy")
     x, y = _batch(args)
     train = _time_calls(lambda: model.train_on_batch(x, y), args.warmup, args.runs)
@@ -96,13 +98,23 @@ def worker_torch(args):
 
     torch.manual_seed(0)
     s = args.size
-    flat = 128 * ((((s - 2) // 2 - 2) // 2 - 2) // 2) ** 2
-    model = nn.Sequential(
-        nn.Conv2d(args.channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 1),
-    )
+    if args.model == "batchnorm":  # the example's default: BN after each convolution, global pooling
+        def block(c_in, f, pool=True):
+            layers = [nn.Conv2d(c_in, f, 3, bias=False), nn.BatchNorm2d(f, eps=1e-3, momentum=0.1),
+                      nn.ReLU()]
+            return layers + [nn.MaxPool2d(2)] if pool else layers
+        model = nn.Sequential(
+            *block(args.channels, 32), *block(32, 64), *block(64, 128), *block(128, 128, pool=False),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(128, 1),
+        )
+    else:
+        flat = 128 * ((((s - 2) // 2 - 2) // 2 - 2) // 2) ** 2
+        model = nn.Sequential(
+            nn.Conv2d(args.channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 1),
+        )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = nn.BCEWithLogitsLoss()
     x, y = (torch.from_numpy(a) for a in _batch(args, channels_last=False))
@@ -129,13 +141,24 @@ def worker_keras(args):
 
     keras.utils.set_random_seed(0)
     layers = keras.layers
-    model = keras.Sequential([
-        keras.Input((args.size, args.size, args.channels)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5), layers.Dense(1),
-    ])
+    if args.model == "batchnorm":  # the example's default: BN after each convolution, global pooling
+        def block(f, pool=True):
+            out = [layers.Conv2D(f, 3, use_bias=False), layers.BatchNormalization(momentum=0.9),
+                   layers.ReLU()]
+            return out + [layers.MaxPooling2D(2)] if pool else out
+        model = keras.Sequential(
+            [keras.Input((args.size, args.size, args.channels))]
+            + block(32) + block(64) + block(128) + block(128, pool=False)
+            + [layers.GlobalAveragePooling2D(), layers.Dropout(0.3), layers.Dense(1)])
+    else:
+        model = keras.Sequential([
+            keras.Input((args.size, args.size, args.channels)),
+            layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Conv2D(128, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5),
+            layers.Dense(1),
+        ])
     optimizer = keras.optimizers.Adam(1e-3)
     loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
     x, y = (tf.constant(a) for a in _batch(args))
@@ -169,8 +192,9 @@ def worker_gemm(args):
     return _time_calls(lambda: np.matmul(a, b, out=out), args.warmup, args.runs)
 
 
-def step_flops(size, channels):
-    """(training, inference) multiply-add FLOPs per image of the original CNN.
+def step_flops(size, channels, model="original"):
+    """(training, inference) multiply-add FLOPs per image of the original CNN (or ``"batchnorm"``,
+    the example's default: a fourth convolution without pooling, global pooling, Dense(1)).
 
     A convolution's forward is ``2 * Ho*Wo * kh*kw*C * F``; backward computes dW and dx,
     the same count each, except the first layer, which needs no dx. Dense the same with
@@ -178,13 +202,15 @@ def step_flops(size, channels):
     """
     forward = backward = 0
     h, c = size, channels
-    for i, f in enumerate((32, 64, 128)):
+    blocks = ((32, True), (64, True), (128, True)) + (((128, False),) if model == "batchnorm" else ())
+    for i, (f, pool) in enumerate(blocks):
         h -= 2
         macs = 2 * h * h * 9 * c * f
         forward += macs
         backward += macs if i == 0 else 2 * macs
-        h, c = h // 2, f
-    for inputs, outputs in ((h * h * c, 128), (128, 1)):
+        h, c = (h // 2 if pool else h), f
+    dense = ((c, 1),) if model == "batchnorm" else ((h * h * c, 128), (128, 1))
+    for inputs, outputs in dense:
         forward += 2 * inputs * outputs
         backward += 2 * 2 * inputs * outputs
     return forward + backward, forward
@@ -225,6 +251,7 @@ def old_roots(args):
 def measure(name, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--runs", str(args.runs),
                "--warmup", str(args.warmup), "--batch", str(args.batch), "--size", str(args.size),
+               "--model", args.model,
                "--channels", str(args.channels)]
     if name.startswith("minicnn@"):
         command += ["--minicnn-root", old_roots(args)[name]]
@@ -294,6 +321,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--model", default="original", choices=["original", "batchnorm"],
+                        help="original: the seed project's CNN; batchnorm: the example's default "
+                        "(measure it as the example runs it: --size 96 --channels-list 1)")
     parser.add_argument("--channels-list", default="3,1",
                         help="input channels to measure: 3 (the RGB original), 1 (the example's default, grayscale)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -332,8 +362,8 @@ def main():
                           "infer_ips": statistics.median(r["infer_ips"] for r in rs),
                           "peak_mb": max(r["peak_mb"] for r in rs), "rounds": rs}
                    for name, rs in rounds.items()}
-        flops = step_flops(args.size, channels)
-        print(f"\nbatch {args.batch}, {args.size}x{args.size}x{channels}, float32, Adam; median of "
+        flops = step_flops(args.size, channels, args.model)
+        print(f"\n{args.model} CNN, batch {args.batch}, {args.size}x{args.size}x{channels}, float32, Adam; median of "
               f"{args.runs} steps per round, median of {args.rounds} alternating rounds; load average "
               f"{os.getloadavg()[0]:.2f} at the end")
         print(f"GEMM limit: float32 {GEMM_SHAPE[0]}x{GEMM_SHAPE[1]} @ {GEMM_SHAPE[1]}x{GEMM_SHAPE[2]} "
@@ -344,7 +374,7 @@ def main():
         print(format_table(results, flops, gflops))
         all_results[channels] = {"gemm_gflops": gflops, "flops_per_image": flops, "results": results}
     profile = None
-    if args.profile:
+    if args.profile and args.model == "original":  # the profile knows the original CNN only
         print("\nprofiling minicnn per layer ...", file=sys.stderr, flush=True)
         profile = run_profile(args)
         if profile:
