@@ -10,7 +10,7 @@ from minicnn import metrics as M
 from minicnn.data import array_dataset
 from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Softmax
 from minicnn.layers.softmax import stable_softmax
-from minicnn.losses import SparseCategoricalCrossEntropy
+from minicnn.losses import CategoricalCrossEntropy, SparseCategoricalCrossEntropy
 from minicnn.optimizers import SGD, Adam
 
 
@@ -27,6 +27,26 @@ def planted(n, rng):
 def conv_model(seed=0):
     return Sequential([Conv2D(8, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(3)],
                       input_shape=(12, 12, 1), seed=seed)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_categorical_cross_entropy_learns_the_pattern(label_smoothing):
+    """Only what fit does for any loss: one-hot labels to the loss, its gradient back."""
+    rng = np.random.default_rng(0)
+    x_train, y_train = planted(600, rng)
+    x_test, y_test = planted(300, rng)
+    model = conv_model()
+    model.compile(optimizer=Adam(learning_rate=0.01),
+                  loss=CategoricalCrossEntropy(label_smoothing=label_smoothing))
+    history = model.fit(x_train, np.eye(3, dtype=np.float32)[y_train], epochs=6, batch_size=32,
+                        verbose=0, seed=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    p = stable_softmax(model.predict_logits(x_test))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    accuracy = M.multiclass_accuracy(y_test, p.argmax(axis=1))
+    assert accuracy > 0.9, accuracy
+    assert M.macro_roc_auc(y_test, p) > 0.97
+    assert M.per_class_sensitivity(y_test, p.argmax(axis=1), 3).min() > 0.8
 
 
 @pytest.mark.parametrize("loss, one_hot", [("sparse_categorical_crossentropy", False),
