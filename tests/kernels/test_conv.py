@@ -1,30 +1,24 @@
 """im2col_matmul / im2col_t_matmul / col2im_matmul: the banded fast versions equal the references."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicnn.kernels import conv, lanes
 from minicnn.kernels.im2col import col2im_reference, im2col_reference
-from minicnn.kernels.window import Window, conv_output_size
+from minicnn.kernels.window import Window
+
+from kernel_cases import conv_inputs
 
 
 @st.composite
 def conv_cases(draw):
     """A drawn (x, window, filters) with a valid output grid; float32 or float64."""
-    n = draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    c = draw(st.integers(1, 5))
-    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    padding = draw(st.sampled_from(["valid", "same"]))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    assume(conv_output_size(h, kh, sh, padding)[0] > 0)
-    assume(conv_output_size(w, kw, sw, padding)[0] > 0)
-    seed = draw(st.integers(0, 2**32 - 1))
-    x = np.random.default_rng(seed).standard_normal((n, h, w, c)).astype(dtype)
-    return x, Window.over((h, w), (kh, kw), (sh, sw), padding), draw(st.integers(1, 6))
+    x, window = draw(conv_inputs(max_channels=5, max_kernel=4))
+    return x, window, draw(st.integers(1, 6))
 
 
 def _tol(dtype):
@@ -42,11 +36,8 @@ def test_im2col_matmul_equals_the_product_of_cols(case, with_bias):
     np.testing.assert_allclose(expected, im2col_reference(x, window) @ weights
                                + (0 if bias is None else bias), rtol=1e-15)
     for band in (1 << 18, 1):  # the whole batch in one band, and one image row per band
-        conv.BAND_ELEMENTS = band
-        try:
+        with mock.patch.object(conv, "BAND_ELEMENTS", band):
             got = conv.im2col_matmul.fast(x, weights, bias, window)
-        finally:
-            conv.BAND_ELEMENTS = 1 << 18
         assert got.dtype == x.dtype and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
 
@@ -60,11 +51,8 @@ def test_im2col_t_matmul_equals_cols_transposed_times_dy(case):
     expected = conv.im2col_t_matmul_reference(x, dy, window)
     np.testing.assert_allclose(expected, im2col_reference(x, window).T @ dy, rtol=1e-15)
     for band in (1 << 18, 1):
-        conv.BAND_ELEMENTS = band
-        try:
+        with mock.patch.object(conv, "BAND_ELEMENTS", band):
             got = conv.im2col_t_matmul.fast(x, dy, window)
-        finally:
-            conv.BAND_ELEMENTS = 1 << 18
         assert got.dtype == x.dtype and got.shape == (window.size * x.shape[3], filters)
         np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
 
@@ -80,11 +68,8 @@ def test_col2im_matmul_equals_col2im_of_the_product(case):
     expected = conv.col2im_matmul_reference(dy, weights_t, window)
     np.testing.assert_allclose(expected, col2im_reference(dy @ weights_t, window), rtol=1e-15)
     for band in (1 << 18, 1):  # overlapping windows across band edges must still add up
-        conv.BAND_ELEMENTS = band
-        try:
+        with mock.patch.object(conv, "BAND_ELEMENTS", band):
             got = conv.col2im_matmul.fast(dy, weights_t, window)
-        finally:
-            conv.BAND_ELEMENTS = 1 << 18
         assert got.dtype == x.dtype and got.shape == x.shape
         np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
 

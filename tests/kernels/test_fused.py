@@ -1,5 +1,7 @@
 """conv_relu_maxpool: the fused inference pass equals the three layers' kernels in turn."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -51,19 +53,13 @@ def _tol(dtype):
 def test_fused_equals_reference_and_unfused_kernels(case, winograd_from):
     # winograd_from=1: every 3x3 stride-1 case goes through F(2x2, 3x3); None: never.
     x, weights, bias, conv_window, pool_window = case
-    fused.WINOGRAD_MIN_CHANNELS = winograd_from
     expected = fused.conv_relu_maxpool_reference(x, weights, bias, conv_window, pool_window)
     assert expected.shape == (x.shape[0], pool_window.out_h, pool_window.out_w, weights.shape[1])
     unfused = _unfused_fast(x, weights, bias, conv_window, pool_window)
     np.testing.assert_allclose(unfused, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
     for band in (1 << 18, 1):  # whole images per band, and one pooled row per band
-        fused.BAND_ELEMENTS = band
-        fused.WINOGRAD_MIN_CHANNELS = winograd_from
-        try:
+        with mock.patch.multiple(fused, BAND_ELEMENTS=band, WINOGRAD_MIN_CHANNELS=winograd_from):
             got = fused.conv_relu_maxpool.fast(x, weights, bias, conv_window, pool_window)
-        finally:
-            fused.BAND_ELEMENTS = conv.BAND_ELEMENTS
-            fused.WINOGRAD_MIN_CHANNELS = 32
         assert got.dtype == x.dtype and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=_tol(x.dtype), atol=_tol(x.dtype))
         np.testing.assert_allclose(got, unfused, rtol=_tol(x.dtype), atol=_tol(x.dtype))

@@ -8,36 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings
 
-from minicnn.kernels import backend
 from minicnn.kernels.im2col import (
     col2im,
     col2im_reference,
     im2col,
     im2col_reference,
 )
-from minicnn.kernels.window import Window, conv_output_size
+from kernel_cases import conv_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@st.composite
-def conv_cases(draw):
+def conv_cases():
     """A drawn (x, geometry) with a valid output grid; dtype float32 or float64."""
-    n = draw(st.integers(1, 3))
-    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    c = draw(st.integers(1, 4))
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    padding = draw(st.sampled_from(["valid", "same"]))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    assume(conv_output_size(h, kh, sh, padding)[0] > 0)
-    assume(conv_output_size(w, kw, sw, padding)[0] > 0)
-    seed = draw(st.integers(0, 2**32 - 1))
-    x = np.random.default_rng(seed).standard_normal((n, h, w, c)).astype(dtype)
-    return x, Window.over((h, w), (kh, kw), (sh, sw), padding)
+    return conv_inputs(max_channels=4, max_kernel=5)
 
 
 @settings(max_examples=150, deadline=None)
