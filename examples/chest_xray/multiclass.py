@@ -346,7 +346,7 @@ def headline_text(h):
             f"({r['wrongly_called']} of {r['n_others']}).")
     pn, bv = h["pneumonia_vs_normal"], h["bacterial_vs_viral"]
     lines.append(
-        f"Pneumonia vs normal (P(BACTERIA) + P(VIRUS)): AUC "
+        "Pneumonia vs normal (P(BACTERIA) + P(VIRUS)): AUC "
         + ("n/a" if pn["auc"] is None else f"{pn['auc']:.3f}")
         + f"; at the argmax call sensitivity {_pct(pn['sensitivity'])}, specificity "
         f"{_pct(pn['specificity'])}.")

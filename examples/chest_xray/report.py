@@ -112,7 +112,8 @@ def percent_text(x, digits=1):
     return "n/a" if x is None or x != x else f"{100 * x:.{digits}f}%"
 
 
-def _interval(ci, as_percent=True):
+def interval_text(ci, as_percent=True):
+    """``"lo to hi%"`` (or ``"lo to hi"`` to 3 decimals) for a (lo, hi) interval; "" for none."""
     if not ci:
         return ""
     lo, hi = ci
@@ -146,7 +147,7 @@ def headline(results):
 
 def headline_text(h):
     """The headline as a few console lines (also stored in ``metrics.json``)."""
-    ci = lambda key: f" (95% interval {_interval(h[key])})" if h.get(key) else ""
+    ci = lambda key: f" (95% interval {interval_text(h[key])})" if h.get(key) else ""
     lines = [
         f"Test set: {h['n']} films ({h['n_pneumonia']} pneumonia, {h['n_normal']} normal), "
         f"threshold {h['threshold']:.3f} on P(pneumonia).",
@@ -158,7 +159,7 @@ def headline_text(h):
         "healthy children recalled).",
         f"PPV {percent_text(h['ppv'])}, NPV {percent_text(h['npv'])} at the test prevalence of "
         f"{percent_text(h['prevalence'])}; AUC {text(h['auc'])}"
-        + (f" (95% interval {_interval(h['auc_ci'], False)})." if h.get("auc_ci") else "."),
+        + (f" (95% interval {interval_text(h['auc_ci'], False)})." if h.get("auc_ci") else "."),
     ]
     if h.get("lung_box_share") is not None:
         lines.append(f"Grad-CAM: on average {percent_text(h['lung_box_share'], 0)} of each heat map "
@@ -288,8 +289,8 @@ def _headline_card(r, h):
     if h is None:
         return HTML('<div class="card" id="headline"><h2>No headline</h2><p>The test set holds '
                     "one class only.</p></div>")
-    se_ci = f" (95% interval {_interval(h['sensitivity_ci'])})" if h["sensitivity_ci"] else ""
-    sp_ci = f" (95% interval {_interval(h['specificity_ci'])})" if h["specificity_ci"] else ""
+    se_ci = f" (95% interval {interval_text(h['sensitivity_ci'])})" if h["sensitivity_ci"] else ""
+    sp_ci = f" (95% interval {interval_text(h['specificity_ci'])})" if h["specificity_ci"] else ""
     reader_prev = 0.10
     ppv10, npv10 = predictive_values(h["sensitivity"], h["specificity"], reader_prev)
     parts = [
@@ -313,7 +314,7 @@ def _headline_card(r, h):
         f'<strong id="npv-at">{percent_text(npv10)}</strong>.</p>',
     ]
     if h.get("auc") is not None:
-        auc_ci = f" (95% interval {_interval(h['auc_ci'], False)})" if h.get("auc_ci") else ""
+        auc_ci = f" (95% interval {interval_text(h['auc_ci'], False)})" if h.get("auc_ci") else ""
         parts.append(f'<p id="auc"><strong>AUC {h["auc"]:.3f}</strong>{auc_ci}: the chance that '
                      "a film with pneumonia scores above a normal one.</p>")
     g = r.get("gradcam") or {}
@@ -356,12 +357,12 @@ def _comparison(folder, r, h, other_folder, other):
                 f"{res.get('model', '?')}, {res.get('image_size', '?')} px, "
                 f"{res.get('epochs', '?')} epochs, {s.get('preprocess', '?')}",
                 f"{hh['threshold']:.3f}",
-                f"{percent_text(hh['sensitivity'])} ({_interval(hh['sensitivity_ci'])})",
-                f"{percent_text(hh['specificity'])} ({_interval(hh['specificity_ci'])})",
+                f"{percent_text(hh['sensitivity'])} ({interval_text(hh['sensitivity_ci'])})",
+                f"{percent_text(hh['specificity'])} ({interval_text(hh['specificity_ci'])})",
                 f"{hh['misses']} of {hh['n_pneumonia']}",
                 f"{hh['false_alarms']} of {hh['n_normal']}",
                 f"{percent_text(hh['ppv'])} / {percent_text(hh['npv'])}",
-                f"{hh['auc']:.3f} ({_interval(hh['auc_ci'], False)})",
+                f"{hh['auc']:.3f} ({interval_text(hh['auc_ci'], False)})",
                 percent_text(g.get("mean"), 0) if g.get("mean") is not None else "not measured",
                 _worst_stress(res)]
     labels = ["recipe", "model", "threshold", "sensitivity", "specificity", "missed pneumonias",

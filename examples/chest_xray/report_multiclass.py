@@ -22,21 +22,14 @@ import os
 from minicnn.report import HTML, esc, page, section, table, write_page
 
 from .classes import words
-from .report import (REPORT_CSS, percent_text, caveats_section, data_table, details_section,
-                     figure_section, first_run_inside, load_run, model_line)
+from .report import (REPORT_CSS, caveats_section, data_table, details_section, figure_section,
+                     first_run_inside, interval_text, load_run, model_line, percent_text)
 
 _EXTRA_CSS = HTML("""<style>
 .classes { width: 100%; border-collapse: collapse; margin: .2em 0 .5em; }
 .classes td, .classes th { padding: .15em .4em; }
 .pair { margin: .25em 0; }
 </style>""")
-
-
-def _interval(ci, percent=True):
-    if not ci:
-        return ""
-    return (f"{100 * ci[0]:.1f} to {100 * ci[1]:.1f}%" if percent
-            else f"{ci[0]:.3f} to {ci[1]:.3f}")
 
 
 def _num(x, digits=3):
@@ -51,7 +44,7 @@ def _headline_card(r, h):
              "likely</h2>"]
     for row in h["classes"]:
         group, call = (esc(w) for w in words(row["class"]))
-        ci = _interval(row["sensitivity_ci"])
+        ci = interval_text(row["sensitivity_ci"])
         parts.append(
             f'<p class="words" id="class-{esc(row["class"].lower())}"><strong>{esc(row["class"])}'
             f"</strong>: of 100 {group} it calls about <strong>{row['found_per_100']} {call}"
@@ -60,8 +53,8 @@ def _headline_card(r, h):
             f"<strong>{row['wrongly_called_per_100']}</strong> "
             f"{'is' if row['wrongly_called_per_100'] == 1 else 'are'} wrongly called {call} "
             f"({row['wrongly_called']} of {row['n_others']}).</p>")
-    acc_ci = _interval(h["accuracy_ci"])
-    auc_ci = _interval(h["macro_auc_ci"], False)
+    acc_ci = interval_text(h["accuracy_ci"])
+    auc_ci = interval_text(h["macro_auc_ci"], False)
     parts.append(f'<p class="big" id="accuracy">Accuracy {percent_text(h["accuracy"])}'
                  + (f" (95% interval {acc_ci})" if acc_ci else "") + "</p>")
     parts.append(f'<p id="macro-auc">Macro AUC <strong>{_num(h["macro_auc"])}</strong>'
@@ -74,7 +67,7 @@ def _headline_card(r, h):
         f"same model, P(bacteria) + P(virus)): AUC {_num(pn['auc'])}; called pneumonia when "
         f"bacteria or virus is the most likely class, sensitivity {percent_text(pn['sensitivity'])}, "
         f"specificity {percent_text(pn['specificity'])}.</p>")
-    bv_ci = _interval(bv.get("accuracy_ci"))
+    bv_ci = interval_text(bv.get("accuracy_ci"))
     parts.append(
         f'<p class="pair" id="bacterial-vs-viral"><strong>Bacterial vs viral</strong>, among '
         f"the {bv['n']} films with pneumonia: {percent_text(bv['accuracy'])} told apart right"
@@ -118,7 +111,7 @@ def _per_class_table(section_, names, caption):
         if value is None:
             return "n/a"
         shown = percent_text(value) if percent else f"{value:.3f}"
-        return shown + (f" ({_interval(ci, percent)})" if ci else "")
+        return shown + (f" ({interval_text(ci, percent)})" if ci else "")
 
     rows = [[name.lower(), section_["per_class"][name]["n"]]
             + [cell(section_["per_class"][name], k, k != "auc")
