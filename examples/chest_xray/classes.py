@@ -14,10 +14,9 @@ The patients are unchanged by the task: one child may have a bacterial film in t
 viral one in test/ (``person1``), and is still one patient (``patients.py``).
 """
 
-import os
-
 import numpy as np
 
+from minicnn.datasets import chest_xray as embedded_set
 from minicnn.datasets.chest_xray import CLASS_NAMES  # binary and 3class, as the embedded set names them
 
 TASKS = ("binary", "3class")
@@ -41,22 +40,16 @@ def three_class_label(path, in_pneumonia_folder):
     """NORMAL 0, BACTERIA 1 or VIRUS 2 for one Kaggle file; ValueError naming it if unclear.
 
     ``in_pneumonia_folder``: whether the file came from a PNEUMONIA folder (else NORMAL).
+    The rule is the embedded set's (``minicnn.datasets.chest_xray.three_class_label``); the
+    error adds what to do here.
     """
-    name = os.path.basename(os.fspath(path)).lower()
-    bacteria, virus = "_bacteria_" in name, "_virus_" in name
-    if not in_pneumonia_folder:
-        if bacteria or virus:
-            raise ValueError(f"{os.fspath(path)!r} is in a NORMAL folder but its name says "
-                            f"{'bacteria' if bacteria else 'virus'}: move it to PNEUMONIA/ or "
-                            "rename it, or run with --task binary (which reads only the folders)")
-        return 0
-    if bacteria == virus:
-        said = "both bacteria and virus" if bacteria else "neither bacteria nor virus"
-        raise ValueError(f"{os.fspath(path)!r} is a PNEUMONIA file whose name says {said}; "
-                        "--task 3class reads the kind of pneumonia from the Kaggle name "
-                        "(personN_bacteria_M.jpeg or personN_virus_M.jpeg): rename it, remove "
-                        "it, or run with --task binary")
-    return 1 if bacteria else 2
+    try:
+        return embedded_set.three_class_label(path, in_pneumonia_folder)
+    except ValueError as error:
+        raise ValueError(f"{error}; --task 3class reads the kind of pneumonia from the Kaggle "
+                         "name (personN_bacteria_M.jpeg or personN_virus_M.jpeg in PNEUMONIA/, "
+                         "neither in NORMAL/): rename or move it, remove it, or run with "
+                         "--task binary (which reads only the folders)") from None
 
 
 def three_class_labels(paths, binary_labels, binary_names):

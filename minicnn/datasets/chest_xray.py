@@ -60,7 +60,8 @@ import zlib
 import numpy as np
 
 __all__ = ["ARRAYS_SHA256", "CLASS_NAMES", "COUNTS", "DATA_PATH", "arrays_sha256",
-           "find_duplicates", "load_data", "load_dataset", "three_class_labels"]
+           "find_duplicates", "load_data", "load_dataset", "three_class_label",
+           "three_class_labels"]
 
 #: The packaged file.
 DATA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chest_xray_28.npz")
@@ -159,25 +160,37 @@ def _read(path=None, sha256=ARRAYS_SHA256):
     return arrays
 
 
-def three_class_labels(names, binary_labels):
-    """NORMAL 0, BACTERIA 1, VIRUS 2 from the file names (``person1_bacteria_1.jpeg``).
+def three_class_label(name, is_pneumonia):
+    """NORMAL 0, BACTERIA 1 or VIRUS 2 for one file name (``person1_bacteria_1.jpeg``).
 
-    ``binary_labels`` (0 NORMAL, 1 PNEUMONIA) must agree with the names: a PNEUMONIA file
-    names exactly one of ``_bacteria_`` / ``_virus_``, a NORMAL file neither. Returns uint8 (N,).
+    ``is_pneumonia``: whether the file is in the PNEUMONIA class (else NORMAL). A PNEUMONIA
+    file names exactly one of ``_bacteria_`` / ``_virus_``, a NORMAL file neither; any other
+    name is a ValueError naming the file and what its name says.
+    """
+    lower = os.path.basename(os.fspath(name)).lower()
+    bacteria, virus = "_bacteria_" in lower, "_virus_" in lower
+    if not is_pneumonia:
+        if bacteria or virus:
+            raise ValueError(f"{os.fspath(name)!r} is in a NORMAL folder but its name says "
+                             f"{'bacteria' if bacteria else 'virus'}")
+        return 0
+    if bacteria == virus:
+        said = "both bacteria and virus" if bacteria else "neither bacteria nor virus"
+        raise ValueError(f"{os.fspath(name)!r} is a PNEUMONIA file whose name says {said}")
+    return 1 if bacteria else 2
+
+
+def three_class_labels(names, binary_labels):
+    """:func:`three_class_label` of every name; ``binary_labels`` 0 NORMAL, 1 PNEUMONIA.
+
+    Returns uint8 (N,).
     """
     binary = np.asarray(binary_labels).reshape(-1)
-    out = np.empty(len(names), dtype=np.uint8)
-    for i, (name, label) in enumerate(zip(names, binary)):
-        lower = os.path.basename(name).lower()
-        kind = ("_bacteria_" in lower, "_virus_" in lower)
-        if label == 0 and kind == (False, False):
-            out[i] = 0
-        elif label == 1 and kind in ((True, False), (False, True)):
-            out[i] = 1 if kind[0] else 2
-        else:
-            raise ValueError(f"{name!r} (label {CLASS_NAMES['binary'][int(label)]}) does not say "
-                             f"bacteria or virus as its class requires")
-    return out
+    if not np.isin(binary, (0, 1)).all():
+        raise ValueError(f"binary_labels must be 0 (NORMAL) or 1 (PNEUMONIA); got "
+                         f"{sorted(set(binary.tolist()) - {0, 1})}")
+    return np.array([three_class_label(name, label == 1) for name, label in zip(names, binary)],
+                    dtype=np.uint8)
 
 
 def _check_labels(labels):
