@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from minicnn import metrics
-from test_pneumonia_demo import OFFLINE, write_test_images
+from test_pneumonia_demo import HAS_ONNX, OFFLINE, ONNX_NOTE, write_test_images
 from test_pneumonia_example import ROOT, run
 
 NAMES = ["NORMAL", "BACTERIA", "VIRUS"]
@@ -44,10 +44,12 @@ def _predictions(out, split):
 def test_the_run_writes_every_output_and_the_console_says_the_figures(three):
     tmp_path, result = three
     out = tmp_path / "run"
-    for name in ("model.npz", "model.onnx", "metrics.json", "predictions.csv", "history.csv",
-                 "split.csv", "report.html", "curves.png", "confusion.png", "roc.png",
-                 "samples.png", "augmentation.png"):
+    for name in ("model.npz", "metrics.json", "predictions.csv", "history.csv", "split.csv",
+                 "report.html", "curves.png", "confusion.png", "roc.png", "samples.png",
+                 "augmentation.png") + (("model.onnx",) if HAS_ONNX else ()):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    if not HAS_ONNX:
+        assert not (out / "model.onnx").exists() and ONNX_NOTE in result.stdout + result.stderr
     assert len(list(out.glob("gradcam_*.png"))) >= 1
     assert not [p for p in os.listdir(out) if p.startswith(".")]
     text = result.stdout
