@@ -11,11 +11,21 @@ a core slowed down by another program simply takes fewer of them.
 ``run(work, count)`` calls ``work(lane, piece)`` once for every ``piece`` in
 ``range(count)``, spread over ``lanes(count)`` threads (the caller's thread is lane 0).
 ``lane`` numbers the thread, so ``work`` can keep a buffer per lane. Inside a lane,
-OpenBLAS runs on one thread (its thread-local setting, OpenBLAS 0.3.27 or later), and
-Numba kernels called from ``work`` must be serial ``nogil`` functions (a parallel Numba
-kernel must not be entered from two threads at once).
+OpenBLAS runs on one thread, and Numba kernels called from ``work`` must be serial
+``nogil`` functions (a parallel Numba kernel must not be entered from two threads at once).
 
-With one thread configured (``NUMBA_NUM_THREADS=1``), without a thread-local OpenBLAS,
+OpenBLAS's thread count is set with ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27
+or later). Despite its name, in the pthreads build that NumPy's wheels ship it sets one
+count for the whole process (tests/kernels/test_lanes.py shows which kind is loaded); in OpenMP builds it is per thread. So the caller sets it to
+one before the lanes start and puts the old count back once, after every lane has
+finished; each lane sets it too (a no-op in pthreads builds), and never puts it back.
+Restoring it from each lane as it finishes would leave whichever value the last lane to
+finish saw, so the products that follow would run on a thread count that depends on
+timing, and a long product's float sum depends on its thread count. One job runs at a
+time (a lock): two at once would also fight over the count, and over the cores; so
+``work`` must not call ``run`` itself.
+
+With one thread configured (``NUMBA_NUM_THREADS=1``), without ``openblas_set_num_threads_local``,
 or with ``NUMBA_DISABLE_JIT=1`` (the kernels then hold the GIL), everything runs on the
 caller's thread: same results, in the same order per piece.
 """
@@ -23,11 +33,11 @@ caller's thread: same results, in the same order per piece.
 import ctypes
 import itertools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 
-__all__ = ["lanes", "run"]
+__all__ = ["lanes", "run", "blas_threads"]
 
 
 def _openblas_local_threads():
@@ -51,6 +61,7 @@ _set_blas_threads = None  # looked up on first use: NumPy has loaded OpenBLAS by
 _looked_up = False
 _executor = None
 _executor_lock = threading.Lock()
+_run_lock = threading.Lock()  # one job at a time (module docstring)
 
 
 def _blas_setter():
@@ -60,6 +71,19 @@ def _blas_setter():
         _set_blas_threads = _openblas_local_threads()
         _looked_up = True
     return _set_blas_threads
+
+
+def blas_threads():
+    """OpenBLAS's thread count as the calling thread sees it, or None if it cannot be set.
+
+    Read by setting it and putting it back: call it where no ``run`` is under way.
+    """
+    set_threads = _blas_setter()
+    if set_threads is None:
+        return None
+    current = set_threads(1)
+    set_threads(current)
+    return current
 
 
 def lanes(count):
@@ -93,20 +117,22 @@ def run(work, count, fixed=False):
     set_threads = _blas_setter()
 
     def lane(number):
-        previous = set_threads(1) if set_threads else None
-        try:
-            mine = range(number, count, n_lanes) if fixed else iter(lambda: next(pieces), None)
-            for piece in mine:
-                if piece >= count:
-                    return
-                work(number, piece)
-        finally:
-            if set_threads:
-                set_threads(previous)
+        set_threads(1)  # for OpenMP builds, where the count is per thread
+        mine = range(number, count, n_lanes) if fixed else iter(lambda: next(pieces), None)
+        for piece in mine:
+            if piece >= count:
+                return
+            work(number, piece)
 
-    futures = [_pool(n_lanes - 1).submit(lane, number) for number in range(1, n_lanes)]
-    try:
-        lane(0)
-    finally:
-        for future in futures:
-            future.result()  # waits, and re-raises a lane's error here
+    with _run_lock:
+        previous = set_threads(1)
+        try:
+            futures = [_pool(n_lanes - 1).submit(lane, number) for number in range(1, n_lanes)]
+            try:
+                lane(0)
+            finally:
+                wait(futures)  # every lane has finished before the count goes back
+            for future in futures:
+                future.result()  # re-raises a lane's error here
+        finally:
+            set_threads(previous)  # once, after the last lane: see the module docstring

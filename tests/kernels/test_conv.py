@@ -96,18 +96,3 @@ def test_two_lanes_give_the_results_of_one(monkeypatch):
     assert len(seen) == 3 and min(seen) > 2
     for a, b in zip(one, two):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
-
-
-def test_lanes_run_every_piece_once_and_pass_errors_on(monkeypatch):
-    monkeypatch.setattr(lanes, "lanes", lambda count: min(2, count))
-    done = []
-    lanes.run(lambda lane, piece: done.append((lane, piece)), 50)
-    assert sorted(piece for _, piece in done) == list(range(50))
-    assert {lane for lane, _ in done} <= {0, 1}
-
-    def fails(lane, piece):
-        if piece == 7:
-            raise ValueError("piece 7")
-
-    with pytest.raises(ValueError, match="piece 7"):
-        lanes.run(fails, 20)
