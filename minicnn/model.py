@@ -292,8 +292,9 @@ class Sequential:
         """The outputs for one batch in inference mode (what ``predict`` and ``evaluate`` run).
 
         The outputs of ``forward(x, training=False)`` up to float rounding, but nothing is
-        kept for a backward pass, and each Conv2D -> ReLU -> MaxPool2D(2) block runs as one
-        fused kernel (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
+        kept for a backward pass, each Conv2D -> ReLU -> MaxPool2D(2) block runs as one
+        fused kernel, and a BatchNormalization right after a Conv2D is folded into its
+        weights (``minicnn.fusion``). Call ``forward`` when you mean to call ``backward``.
         """
         return fusion.infer(self.layers, x)
 
