@@ -10,11 +10,15 @@ an array from the workspace pool; ``benchmarks/profile_layers.py`` measures it.
 :func:`column_sums` is a bias gradient, ``dY.sum(axis=0)``; the fast version is the
 matrix-vector product ``ones @ dY``, which BLAS runs faster than NumPy's column
 reduction and accumulates more accurately.
+
+Both run on one OpenBLAS thread, as every product of the fast kernels does: the cores
+are shared out by the lanes (``kernels/lanes.py``, "One OpenBLAS thread", says why).
 """
 
 import numpy as np
 
 from . import workspace
+from .lanes import one_blas_thread
 from .backend import fast_version_of
 
 __all__ = ["matmul", "matmul_reference", "column_sums", "column_sums_reference"]
@@ -40,14 +44,15 @@ def matmul(a, b, out=None):
     -------
     array, shape (m, n), C-contiguous.
     """
-    if out is not None:
-        return np.matmul(a, b, out=out)
-    (m, _), (_, n) = a.shape, b.shape
-    dtype = np.result_type(a.dtype, b.dtype)
-    if m >= n:
-        return np.matmul(a, b, out=workspace.output((m, n), dtype))
-    # A wide result: the tall product, then one copy of the (small) result into C order.
-    return np.ascontiguousarray((b.T @ a.T).T)
+    with one_blas_thread():  # the cores are the lanes' (kernels/lanes.py)
+        if out is not None:
+            return np.matmul(a, b, out=out)
+        (m, _), (_, n) = a.shape, b.shape
+        dtype = np.result_type(a.dtype, b.dtype)
+        if m >= n:
+            return np.matmul(a, b, out=workspace.output((m, n), dtype))
+        # A wide result: the tall product, then one copy of the (small) result into C order.
+        return np.ascontiguousarray((b.T @ a.T).T)
 
 
 def column_sums_reference(dy):
@@ -63,4 +68,5 @@ def column_sums(dy):
     """``ones @ dy``: the column sums as one matrix-vector product."""
     ones = workspace.scratch(_ONES, dy.dtype.str, (dy.shape[0],), dy.dtype)
     ones.fill(1)
-    return ones @ dy
+    with one_blas_thread():
+        return ones @ dy

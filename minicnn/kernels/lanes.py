@@ -10,26 +10,40 @@ a core slowed down by another program simply takes fewer of them.
 
 ``run(work, count)`` calls ``work(lane, piece)`` once for every ``piece`` in
 ``range(count)``, spread over ``lanes(count)`` threads (the caller's thread is lane 0).
-``lane`` numbers the thread, so ``work`` can keep a buffer per lane. Inside a lane,
-OpenBLAS runs on one thread, and Numba kernels called from ``work`` must be serial
-``nogil`` functions (a parallel Numba kernel must not be entered from two threads at once).
+``lane`` numbers the thread, so ``work`` can keep a buffer per lane. Numba kernels called
+from ``work`` must be serial ``nogil`` functions (a parallel Numba kernel must not be
+entered from two threads at once), and ``work`` must not call ``run``.
 
-OpenBLAS's thread count is set with ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27
-or later). Despite its name, in the pthreads build that NumPy's wheels ship it sets one
-count for the whole process (tests/kernels/test_lanes.py shows which kind is loaded); in OpenMP builds it is per thread. So the caller sets it to
-one before the lanes start and puts the old count back once, after every lane has
-finished; each lane sets it too (a no-op in pthreads builds), and never puts it back.
-Restoring it from each lane as it finishes would leave whichever value the last lane to
-finish saw, so the products that follow would run on a thread count that depends on
-timing, and a long product's float sum depends on its thread count. One job runs at a
-time (a lock): two at once would also fight over the count, and over the cores; so
-``work`` must not call ``run`` itself.
+One OpenBLAS thread
+-------------------
+Every matrix product minicnn's fast kernels compute runs on ONE OpenBLAS thread: inside
+a lane, and on the caller's thread too (``one_blas_thread``, used by ``run`` and by
+``gemm``'s products). The cores are shared out by the lanes, never by OpenBLAS, because
 
-With one thread configured (``NUMBA_NUM_THREADS=1``), without ``openblas_set_num_threads_local``,
-or with ``NUMBA_DISABLE_JIT=1`` (the kernels then hold the GIL), everything runs on the
-caller's thread: same results, in the same order per piece.
+* a product's float sum depends on how many threads OpenBLAS splits it over, so a count
+  that changed between runs would change the last bits of the weights;
+* OpenBLAS's own worker threads, once woken, keep spinning for a while after each product
+  and take the cores the lanes are about to use;
+* every thread that runs a product keeps its own OpenBLAS work buffer, so waking
+  OpenBLAS's pool on top of the lanes costs memory.
+
+The count is set with ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 or later).
+Despite its name, in the pthreads build that NumPy's wheels ship it sets one count for the
+whole process (tests/kernels/test_lanes.py shows which kind is loaded); in OpenMP builds
+it is per thread. So ``one_blas_thread`` sets it to one on entry and puts the old count
+back once, on exit; a lane sets it too (a no-op in pthreads builds) and never puts it
+back. Restoring it from each lane as it finished would leave whichever value the last
+lane to finish had seen: a count, and so float sums, that depend on timing. Blocks and
+jobs from different threads take turns (a lock), as they would otherwise fight over the
+count and the cores. Products outside minicnn's kernels (your own NumPy code) run on
+OpenBLAS's count as you set it.
+
+With one thread configured (``NUMBA_NUM_THREADS=1``), without
+``openblas_set_num_threads_local``, or with ``NUMBA_DISABLE_JIT=1`` (the kernels then hold
+the GIL), everything runs on the caller's thread: same results, in the same order per piece.
 """
 
+import contextlib
 import ctypes
 import itertools
 import threading
@@ -37,7 +51,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 
-__all__ = ["lanes", "run", "blas_threads"]
+__all__ = ["lanes", "run", "one_blas_thread", "blas_threads"]
 
 
 def _openblas_local_threads():
@@ -61,7 +75,8 @@ _set_blas_threads = None  # looked up on first use: NumPy has loaded OpenBLAS by
 _looked_up = False
 _executor = None
 _executor_lock = threading.Lock()
-_run_lock = threading.Lock()  # one job at a time (module docstring)
+_blas_lock = threading.RLock()  # one block or job at a time (module docstring)
+_this_thread = threading.local()  # .in_lane: True in the lanes' pool threads
 
 
 def _blas_setter():
@@ -101,6 +116,21 @@ def _pool(workers):
         return _executor
 
 
+@contextlib.contextmanager
+def one_blas_thread():
+    """OpenBLAS on one thread inside the block, its old count back after (module docstring)."""
+    set_threads = _blas_setter()
+    if set_threads is None or getattr(_this_thread, "in_lane", False):
+        yield  # nothing to set, or a lane: already one thread, and the job holds the lock
+        return
+    with _blas_lock:
+        previous = set_threads(1)
+        try:
+            yield
+        finally:
+            set_threads(previous)
+
+
 def run(work, count, fixed=False):
     """Call ``work(lane, piece)`` for every piece in ``range(count)`` (see the module docstring).
 
@@ -109,30 +139,30 @@ def run(work, count, fixed=False):
     order, is the same on every run, so a sum kept per lane is repeatable bit for bit.
     """
     n_lanes = lanes(count)
-    if n_lanes == 1:
-        for piece in range(count):
-            work(0, piece)
-        return
-    pieces = itertools.count()  # next() on it is atomic under the GIL
-    set_threads = _blas_setter()
+    with one_blas_thread():
+        if n_lanes == 1:
+            for piece in range(count):
+                work(0, piece)
+            return
+        pieces = itertools.count()  # next() on it is atomic under the GIL
+        set_threads = _blas_setter()
 
-    def lane(number):
-        set_threads(1)  # for OpenMP builds, where the count is per thread
-        mine = range(number, count, n_lanes) if fixed else iter(lambda: next(pieces), None)
-        for piece in mine:
-            if piece >= count:
-                return
-            work(number, piece)
+        def lane(number):
+            mine = range(number, count, n_lanes) if fixed else iter(lambda: next(pieces), None)
+            for piece in mine:
+                if piece >= count:
+                    return
+                work(number, piece)
 
-    with _run_lock:
-        previous = set_threads(1)
+        def pool_lane(number):
+            _this_thread.in_lane = True
+            set_threads(1)  # for OpenMP builds, where the count is per thread
+            lane(number)
+
+        futures = [_pool(n_lanes - 1).submit(pool_lane, number) for number in range(1, n_lanes)]
         try:
-            futures = [_pool(n_lanes - 1).submit(lane, number) for number in range(1, n_lanes)]
-            try:
-                lane(0)
-            finally:
-                wait(futures)  # every lane has finished before the count goes back
-            for future in futures:
-                future.result()  # re-raises a lane's error here
+            lane(0)
         finally:
-            set_threads(previous)  # once, after the last lane: see the module docstring
+            wait(futures)  # every lane has finished before the count goes back
+        for future in futures:
+            future.result()  # re-raises a lane's error here

@@ -92,7 +92,7 @@ class Dense(Layer):
             self.grads["b"][...] = grad_out.sum(axis=0)  # db
         if not self.needs_input_grad:
             return None
-        return grad_out @ self.params["W"].T  # dx
+        return kernels.matmul(grad_out, self.params["W"].T)  # dx = dy W^T
 
 
 class Flatten(Layer):

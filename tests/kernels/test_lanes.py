@@ -79,3 +79,41 @@ def test_jobs_from_two_threads_take_turns(two_lanes):
         t.join()
     assert len(overlaps) == 12 and max(overlaps) <= 1  # at most the two lanes of one job
     assert lanes.blas_threads() == before
+
+
+def test_one_blas_thread_sets_one_and_puts_the_count_back(two_lanes):
+    before = lanes.blas_threads()
+    with lanes.one_blas_thread():
+        assert lanes.blas_threads() == 1
+        with lanes.one_blas_thread():          # nested on the same thread
+            assert lanes.blas_threads() == 1
+        assert lanes.blas_threads() == 1
+    assert lanes.blas_threads() == before
+
+
+def test_a_lane_may_call_the_gemm_kernels(two_lanes):
+    """gemm.matmul inside a job's work (lane 0 holds the lock, lane 1 is a pool thread)."""
+    import numpy as np
+    from minicnn.kernels import gemm
+
+    a, b = np.arange(12.0).reshape(3, 4), np.arange(8.0).reshape(4, 2)
+    results = {}
+    lanes.run(lambda lane, piece: results.setdefault(piece, gemm.matmul.fast(a, b)), 6)
+    assert sorted(results) == list(range(6))
+    for product in results.values():
+        np.testing.assert_array_equal(product, a @ b)
+
+
+def test_a_training_step_leaves_openblas_as_it_found_it():
+    import numpy as np
+    from minicnn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+    from minicnn.model import Sequential
+
+    before = lanes.blas_threads()
+    model = Sequential([Conv2D(4, 3), ReLU(), MaxPool2D(2), Flatten(), Dense(1)],
+                       input_shape=(16, 16, 1), seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = np.random.default_rng(0).standard_normal((8, 16, 16, 1)).astype(np.float32)
+    model.fit(x, np.arange(8) % 2, epochs=1, batch_size=4, verbose=0)
+    model.predict(x, verbose=0)
+    assert lanes.blas_threads() == before
