@@ -498,7 +498,7 @@ LAYER_SAMPLES = {
 
 
 def library_layer_classes():
-    saving._import_all_layer_modules()
+    saving.schema.import_all_layer_modules()
     return {name: cls for name, cls in LAYER_REGISTRY.items()
             if cls.__module__.startswith("minicnn.layers.")}
 
