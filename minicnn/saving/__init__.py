@@ -17,7 +17,7 @@ The file is a zip (``numpy.savez``) holding
 Loading treats the file as hostile until proven otherwise, and allocates nothing the file
 asks for before it has checked it:
 
-1. (``load``) The zip directory is read (not the members). The architecture member
+1. (``archive``) The zip directory is read (not the members). The architecture member
    must be small; it is the only one read before the checks below.
 2. (``schema``) The JSON is checked against a schema: the known keys and their types;
    each layer's class must be registered (``LAYER_REGISTRY``) and its arguments must be
@@ -27,11 +27,11 @@ asks for before it has checked it:
    by shape, from the layers' arguments and the shapes flowing through them
    (``expected_arrays``), and the total is compared with ``max_bytes``: a 9 KB file
    declaring ``Dense(units=10**6)`` stops here.
-4. (``load``) The members must be exactly those arrays (no missing, no extra one,
-   which is never read); each member's ``.npy`` header (a few bytes at its start) must
-   declare the predicted shape and the model's dtype, and its uncompressed size in the
-   zip directory must be exactly header plus data: a member padded to 2 GiB is refused
-   before it is inflated.
+4. (``load``, through ``archive``) The members must be exactly those arrays (no
+   missing, no extra one, which is never read); each member's ``.npy`` header (a few
+   bytes at its start) must declare the predicted shape and the model's dtype, and its
+   uncompressed size in the zip directory must be exactly header plus data: a member
+   padded to 2 GiB is refused before it is inflated.
    The optimizer is checked the same way: its class must be one of
    ``optimizers.OPTIMIZER_CLASSES`` and its arguments those of its constructor; each
    slot must name a distinct parameter of the model, hold only the arrays that class
@@ -55,7 +55,8 @@ Where each part lives (the public names, ``__all__``, are importable from here):
     save         save_model, model_config: the architecture, the arrays, the optimizer
     schema       layer_schema and the checks of the architecture's keys (step 2)
     shapes       expected_arrays: the arrays a layer will make, before it makes them (step 3)
-    load         load_model: the bounded archive reader and the plan (steps 1, 4 and 5)
+    archive      the bounded reader of the zip's members: headers and sizes first (steps 1, 4)
+    load         load_model: the plan, every check before any allocation, then the build
     metadata     check_metadata: the settings a prediction needs
 """
 

@@ -1,111 +1,22 @@
-"""Reading a model file without trusting it: the bounded archive reader, the plan, ``load_model``.
+"""Loading a model file without trusting it: the plan, then ``load_model``.
 
-Steps 1, 4 and 5 of loading (see ``minicnn.saving``): the zip directory and the small
-architecture member are read first; the plan checks every member's header and size (and
-the optimizer's) against what the schema and the predicted shapes allow, allocating
-nothing; only then is the model built and each array read into its layer's own buffer.
+Steps 3 to 5 of loading (see ``minicnn.saving``): the plan checks every member's header
+and size (and the optimizer's) against what the schema and the predicted shapes allow,
+and the total against ``max_bytes``, allocating nothing; only then is the model built and
+each array read into its layer's own buffer. The members are read through ``archive``.
 """
 
-import json
 import os
 import zipfile
-import zlib
 
 import numpy as np
 
 from ..optimizers import OPTIMIZER_CLASSES
-from .file_format import (CONFIG_KEY, DEFAULT_MAX_BYTES, MAX_CONFIG_BYTES, MAX_NPY_HEADER,
-                          OPTIMIZER_KEYS, Refused)
+from .archive import READ_ERRORS, Archive, check_member, read_config
+from .file_format import CONFIG_KEY, DEFAULT_MAX_BYTES, OPTIMIZER_KEYS, Refused
 from .schema import (argument_problem, check_top_level, import_all_layer_modules, layer_schema,
                      make_layer)
 from .shapes import expected_arrays, nbytes
-
-# Reading a zip member can fail in all of these ways; each means "damaged file".
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError)
-
-
-class _Archive:
-    """The members of an open zip, by array key; each read only when asked, and bounded."""
-
-    def __init__(self, archive):
-        self.archive = archive
-        self.members = {}
-        self.others = []
-        for info in archive.infolist():
-            name = info.filename
-            key = name[:-4] if name.endswith(".npy") else None
-            if key is None:
-                self.others.append(name)
-            elif key in self.members:
-                raise Refused(f"holds two members named {name!r}")
-            else:
-                self.members[key] = info
-
-    def header(self, key, limit):
-        """``(shape, fortran_order, dtype, data_offset)`` of member ``key``, refusing a
-        member whose uncompressed size could not fit a header and ``limit`` data bytes."""
-        info = self.members[key]
-        if info.file_size > limit + MAX_NPY_HEADER:
-            raise Refused(f"member {key!r} is {info.file_size:,} bytes uncompressed, far more "
-                          f"than the {limit:,} bytes its array needs; refused without "
-                          "inflating it")
-        with self.archive.open(info) as stream:
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise Refused(f"member {key!r} is in .npy format {version}, not 1.0 or 2.0")
-            return shape, fortran_order, dtype, stream.tell()
-
-    def read_into(self, key, target, fortran_order, offset):
-        """Fill ``target`` (C-contiguous) with the data of member ``key``."""
-        buffer = np.empty(target.shape[::-1], target.dtype) if fortran_order else target
-        view = memoryview(buffer.reshape(-1).view(np.uint8))
-        with self.archive.open(self.members[key]) as stream:
-            stream.read(offset)
-            filled = 0
-            while filled < len(view):
-                n = stream.readinto(view[filled:])
-                if not n:
-                    raise Refused(f"member {key!r} ends after {filled:,} of its "
-                                  f"{len(view):,} data bytes")
-                filled += n
-        if fortran_order:
-            target[...] = buffer.T
-
-
-def _read_config(archive):
-    if CONFIG_KEY not in archive.members:
-        raise Refused(f"is not a readable minicnn model file (no '{CONFIG_KEY}' entry)")
-    shape, _, dtype, offset = archive.header(CONFIG_KEY, MAX_CONFIG_BYTES)
-    if shape != () or dtype.kind != "U":
-        raise Refused(f"'{CONFIG_KEY}' must be a unicode string, got {dtype} {shape}")
-    if archive.members[CONFIG_KEY].file_size != offset + dtype.itemsize:
-        raise Refused(f"'{CONFIG_KEY}' declares a {dtype.itemsize:,}-byte string but holds "
-                      f"{archive.members[CONFIG_KEY].file_size - offset:,} bytes")
-    text = np.empty((), dtype)
-    archive.read_into(CONFIG_KEY, text, False, offset)
-    try:
-        return json.loads(str(text[()]))
-    except (ValueError, RecursionError) as error:
-        raise Refused(f"its architecture is not valid JSON ({type(error).__name__}: "
-                      f"{str(error)[:200]})") from None
-
-
-def _check_member(archive, key, want, dtype, where, size):
-    """The member ``key`` must be a ``dtype`` array of shape ``want`` and exactly that size."""
-    file_shape, fortran_order, file_dtype, offset = archive.header(key, size)
-    if file_dtype.hasobject or file_dtype != dtype or tuple(file_shape) != want:
-        raise Refused(f"member {key!r} holds {file_dtype} {tuple(file_shape)}; "
-                      f"{where} needs {dtype} {want}")
-    if archive.members[key].file_size != offset + size:
-        raise Refused(f"member {key!r} is {archive.members[key].file_size:,} bytes "
-                      f"uncompressed; a {dtype} {want} array is {offset + size:,} "
-                      "with its header")
-    return fortran_order, offset
 
 
 def _plan_optimizer(archive, entry, param_shapes, dtype, total, max_bytes):
@@ -174,8 +85,8 @@ def _plan_optimizer(archive, entry, param_shapes, dtype, total, max_bytes):
                 raise Refused(f"{where}: array {key!r} of shape {want} takes the arrays the "
                               f"file declares to {total:,} bytes, above the limit of "
                               f"{max_bytes:,} bytes")
-            fortran_order, offset = _check_member(archive, key, want, dtype,
-                                                  f"{where} for {slot['param']!r}", size)
+            fortran_order, offset = check_member(archive, key, want, dtype,
+                                                 f"{where} for {slot['param']!r}", size)
             plan.append((j, name, want, fortran_order, offset))
     return optimizer, (iterations, keys), plan, total
 
@@ -223,7 +134,7 @@ def _plan(archive, config, max_bytes):
                         f"{dtype}), which takes the weights the file declares to {total:,} "
                         f"bytes, above the limit of {max_bytes:,} bytes; if this model is "
                         "really that large, pass max_bytes to minicnn.saving.load_model")
-                fortran_order, offset = _check_member(archive, key, want, dtype, where, size)
+                fortran_order, offset = check_member(archive, key, want, dtype, where, size)
                 plan.append((i, kind, array, want, fortran_order, offset))
         shape = out
     used = {f"layers.{i}.{kind}.{array}" for i, kind, array, *_ in plan} | {CONFIG_KEY}
@@ -290,8 +201,8 @@ def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES, with_training_sta
         raise FileNotFoundError(f"Sequential.load: no model file at {path!r}")
     try:
         with zipfile.ZipFile(path) as opened:
-            archive = _Archive(opened)
-            config = _read_config(archive)
+            archive = Archive(opened)
+            config = read_config(archive)
             layers, (input_shape, dtype, name, metadata), plan, planned_optimizer, \
                 training_state = _plan(archive, config, max_bytes)
             try:
@@ -323,7 +234,7 @@ def load_model(path, model_class, max_bytes=DEFAULT_MAX_BYTES, with_training_sta
                 model.optimizer = _read_optimizer(archive, model, planned_optimizer, path)
     except Refused as problem:
         raise ValueError(f"Sequential.load: {path!r}: {problem}") from None
-    except _READ_ERRORS as error:  # zip or npy damage: "not a usable file"
+    except READ_ERRORS as error:  # zip or npy damage: "not a usable file"
         raise ValueError(f"Sequential.load: {path!r} is not a readable minicnn model file "
                          f"({type(error).__name__}: {error})") from error
     model.metadata = metadata
