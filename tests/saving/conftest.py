@@ -1,4 +1,4 @@
-"""Lets the saving tests import their shared helpers (``saving_support``)."""
+"""Lets the saving tests import their shared helpers (``saving_support``, ``zip_support``)."""
 
 import os
 import sys

@@ -1,16 +1,13 @@
 """minicnn.saving.load: every crafted or damaged file is refused with a ValueError naming it,
-before anything the file declares is allocated (checked under a capped address space)."""
+before anything the file declares is allocated (checked under a capped address space): arrays
+that do not match the architecture, unexpected members, weights above the size limit, a
+damaged optimizer."""
 
-import io
 import json
 import os
 import pickle
 import re
-import struct
-import subprocess
-import sys
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -26,8 +23,7 @@ from minicnn.optimizers import Adam
 from minicnn.saving import load_model
 
 from saving_support import craft, dense, members, small_model, trained_with
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from zip_support import deflated_zeros, load_capped, npy_header, stored_entries, write_zip
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -79,14 +75,6 @@ def test_a_file_with_missing_or_misshapen_arrays_is_refused(tmp_path):
 
 
 # --- attacks: crafted files ------------------------------------------------------------------
-def test_bad_json_and_wrong_json_types_are_value_errors_naming_the_file(tmp_path):
-    for name, text, problem in [("bad.npz", "{not json", "JSON"),
-                                ("list.npz", "[1, 2]", "not a minicnn Sequential"),
-                                ("deep.npz", "[" * 100000 + "]" * 100000, "JSON")]:
-        with pytest.raises(ValueError, match=rf"{name}.*{problem}"):
-            Sequential.load(craft(tmp_path, name, config_text=text))
-
-
 ARRAY_CASES = {
     "extra_array": (lambda a: a.update({"layers.3.params.extra": np.zeros(1, np.float32)}),
                     r"unexpected.*'layers.3.params.extra'"),
@@ -128,79 +116,6 @@ def test_a_raw_pickle_named_npz_is_refused_and_never_run(tmp_path):
 
 
 # --- attacks: zips made by hand, loaded under a memory cap -----------------------------------
-def write_zip(path, entries):
-    """A zip of ``(name, raw_bytes, method, crc, uncompressed_size)`` entries, by hand:
-    ``zipfile`` cannot store data that was compressed elsewhere."""
-    with open(path, "wb") as f:
-        central = b""
-        for name, raw, method, crc, size in entries:
-            offset = f.tell()
-            fields = (20, 0, method, 0, 33, crc, len(raw), size, len(name.encode()), 0)
-            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + name.encode() + raw)
-            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *fields, 0, 0, 0, 0,
-                                   offset) + name.encode()
-        start = f.tell()
-        f.write(central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
-                                      len(central), start, 0))
-
-
-def stored_entries(path):
-    with zipfile.ZipFile(path) as archive:
-        return [(info.filename, archive.read(info), zipfile.ZIP_STORED, info.CRC, info.file_size)
-                for info in archive.infolist()]
-
-
-def deflated_zeros(size, head=b"", chunk=1 << 20):
-    """``(raw deflate data, crc)`` of ``head`` + zeros, ``size`` bytes in all, made without
-    compressing ``size`` bytes: after a full flush the compressor forgets what came before,
-    so every zero chunk compresses to the same bytes and those can be repeated."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    first = (compressor.compress(head + bytes(chunk - len(head)))
-             + compressor.flush(zlib.Z_FULL_FLUSH))
-    zeros = compressor.compress(bytes(chunk)) + compressor.flush(zlib.Z_FULL_FLUSH)
-    raw = first + zeros * (size // chunk - 1) + compressor.flush()
-    crc = zlib.crc32(head + bytes(chunk - len(head)))
-    block = bytes(chunk)
-    for _ in range(size // chunk - 1):
-        crc = zlib.crc32(block, crc)
-    return raw, crc
-
-
-def npy_header(shape, dtype="<f4"):
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False,
-                                                  "shape": shape})
-    return buffer.getvalue()
-
-
-# Loads a model file in a subprocess whose address space is capped a little above what it
-# uses once imported: an allocation the size of the attack's declaration cannot succeed.
-CAPPED_LOAD = r"""
-import json, resource, sys, time
-from minicnn.model import Sequential
-size_kb = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1])
-cap = size_kb * 1024 + (768 << 20)
-resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-start = time.perf_counter()
-try:
-    Sequential.load(sys.argv[1])
-    outcome = {"error": None}
-except BaseException as error:
-    outcome = {"error": type(error).__name__, "message": str(error)}
-outcome["seconds"] = time.perf_counter() - start
-print(json.dumps(outcome))
-"""
-
-
-def load_capped(path):
-    env = dict(os.environ, PYTHONPATH=REPO, OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
-               OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", CAPPED_LOAD, str(path)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.splitlines()[-1])
-
-
 @pytest.mark.skipif(resource is None or not os.path.exists("/proc/self/status"),
                     reason="needs RLIMIT_AS and /proc (Linux) to cap the loader's memory")
 def test_a_tiny_file_declaring_a_huge_dense_layer_fails_fast_without_allocating(tmp_path):
@@ -234,50 +149,12 @@ def test_an_unused_2_gib_member_is_never_inflated(tmp_path):
     assert outcome["seconds"] < 5, outcome
 
 
-@pytest.mark.skipif(resource is None or not os.path.exists("/proc/self/status"),
-                    reason="needs RLIMIT_AS and /proc (Linux) to cap the loader's memory")
-def test_a_used_member_whose_header_declares_a_huge_array_is_refused_before_reading(tmp_path):
-    good = small_model().save(tmp_path / "good.npz")
-    entries = [e for e in stored_entries(good) if e[0] != "layers.3.params.W.npy"]
-    fake = npy_header((100_000, 100_000)) + bytes(64)  # says 40 GB, holds 64 bytes
-    entries.append(("layers.3.params.W.npy", fake, zipfile.ZIP_STORED, zlib.crc32(fake), len(fake)))
-    write_zip(tmp_path / "header.npz", entries)
-    outcome = load_capped(tmp_path / "header.npz")
-    assert outcome["error"] == "ValueError", outcome
-    assert re.search(r"header.npz.*'layers.3.params.W'.*\(100000, 100000\)",
-                     outcome["message"]), outcome
-
-
-def test_a_member_far_larger_than_its_array_is_refused_before_inflating(tmp_path):
-    good = small_model().save(tmp_path / "good.npz")
-    entries = [e for e in stored_entries(good) if e[0] != "layers.3.params.W.npy"]
-    head = npy_header((18, 1)) + np.zeros(18, np.float32).tobytes()
-    size = 64 << 20
-    raw, crc = deflated_zeros(size, head=head)
-    # A wrong CRC, which zipfile only notices at the member's end: a loader that inflated
-    # the member would fail with "Bad CRC-32" instead of naming its size.
-    entries.append(("layers.3.params.W.npy", raw, zipfile.ZIP_DEFLATED, crc ^ 1, size))
-    write_zip(tmp_path / "padded.npz", entries)
-    with pytest.raises(ValueError, match=r"padded.npz.*'layers.3.params.W'.*67,108,864 bytes"):
-        Sequential.load(tmp_path / "padded.npz")
-
-
 def test_a_file_is_refused_when_its_weights_exceed_the_size_limit(tmp_path):
     model = Sequential([Flatten(), Dense(64)], input_shape=(16, 16, 1), seed=0)
     path = model.save(tmp_path / "m.npz")
     assert load_model(path, Sequential).count_params() == 256 * 64 + 64
     with pytest.raises(ValueError, match=r"m.npz.*layer 1.*Dense.*limit of 1,000 bytes.*max_bytes"):
         load_model(path, Sequential, max_bytes=1000)
-
-
-def test_an_architecture_string_declaring_gigabytes_is_refused_before_allocating(tmp_path):
-    good = small_model().save(tmp_path / "good.npz")
-    entries = [e for e in stored_entries(good) if e[0] != "__minicnn_config__.npy"]
-    fake = npy_header((), "<U100000000") + b"{}\0\0\0"  # says 400 MB of text, holds 5 bytes
-    entries.append(("__minicnn_config__.npy", fake, zipfile.ZIP_STORED, zlib.crc32(fake), len(fake)))
-    write_zip(tmp_path / "text.npz", entries)
-    with pytest.raises(ValueError, match=r"text.npz.*400,000,000-byte string"):
-        Sequential.load(tmp_path / "text.npz")
 
 
 # --- a damaged optimizer in the file ---------------------------------------------------------
