@@ -475,7 +475,7 @@ class Sequential:
         return self.probabilities(self.predict_logits(x, batch_size=batch_size, verbose=verbose,
                                                       callbacks=callbacks))
 
-    # --- saving (the file format lives in saving.py) -----------------------------------
+    # --- saving (the file format lives in saving/) -------------------------------------
     def save(self, path, metadata=None, include_optimizer=True):
         """Write the model to ONE ``.npz`` file (architecture as JSON + arrays, no pickle).
 
