@@ -18,6 +18,26 @@ def _model(dtype=np.float32, pool=MaxPool2D(2)):
     ], input_shape=(11, 13, 2), seed=0, dtype=dtype)
 
 
+def _norm_model(dtype=np.float32, use_bias=False):
+    """Conv-BN-ReLU-Pool (fused, the BN folded), Conv-BN-ReLU (folded), GAP, Dense."""
+    model = Sequential([
+        Conv2D(4, 3, use_bias=use_bias), BatchNormalization(), ReLU(), MaxPool2D(2),
+        Conv2D(6, 3, padding="same", use_bias=use_bias), BatchNormalization(), ReLU(),
+        GlobalAveragePooling2D(), Dense(2),
+    ], input_shape=(12, 11, 3), seed=0, dtype=dtype)
+    rng = np.random.default_rng(5)
+    for layer in model.layers:  # statistics and scales a trained model could have
+        if isinstance(layer, BatchNormalization):
+            c = layer.params["gamma"].size
+            layer.params["gamma"][...] = rng.uniform(0.5, 2.0, c)
+            layer.params["beta"][...] = rng.normal(0, 0.5, c)
+            layer.state["moving_mean"][...] = rng.normal(0, 0.3, c)
+            layer.state["moving_variance"][...] = rng.uniform(0.2, 3.0, c)
+        if isinstance(layer, Conv2D) and use_bias:
+            layer.params["b"][...] = rng.normal(0, 0.2, layer.filters)
+    return model
+
+
 def _fused_names(model):
     return [repr(step) for step in fusion.inference_steps(model.layers)
             if isinstance(step, fusion.ConvReluPool)]
@@ -32,15 +52,23 @@ def test_the_conv_relu_pool_blocks_are_found():
                                                  "Dense", "ReLU", "Dense"]
 
 
+MODELS = {  # name -> builder(dtype): fused blocks, and blocks with a folded BatchNormalization
+    "conv-relu-pool": _model,
+    "batchnorm": _norm_model,
+    "batchnorm after a biased conv": lambda dtype: _norm_model(dtype, use_bias=True),
+}
+
+
 @pytest.mark.parametrize("kernels_choice", ["numba", "numpy"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_infer_equals_forward_layer_by_layer(monkeypatch, kernels_choice, dtype):
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_infer_equals_forward_layer_by_layer(monkeypatch, kernels_choice, dtype, name):
     monkeypatch.setattr(backend, "KERNELS", kernels_choice)
-    model = _model(dtype)
-    x = np.random.default_rng(1).standard_normal((3, 11, 13, 2)).astype(dtype)
+    model = MODELS[name](dtype)
+    x = np.random.default_rng(1).standard_normal((3, *model.input_shape)).astype(dtype)
     expected = model.forward(x, training=False).copy()
     got = model.infer(x)
-    assert got.dtype == dtype and got.shape == expected.shape == (3, 1)
+    assert got.dtype == dtype and got.shape == expected.shape == (3, model.output_shape[-1])
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
 
@@ -99,26 +127,6 @@ def test_infer_checks_the_input_shape():
 
 
 # --- BatchNormalization folded into the convolution -----------------------------------------
-def _norm_model(dtype=np.float32, use_bias=False):
-    """Conv-BN-ReLU-Pool (fused, the BN folded), Conv-BN-ReLU (folded), GAP, Dense."""
-    model = Sequential([
-        Conv2D(4, 3, use_bias=use_bias), BatchNormalization(), ReLU(), MaxPool2D(2),
-        Conv2D(6, 3, padding="same", use_bias=use_bias), BatchNormalization(), ReLU(),
-        GlobalAveragePooling2D(), Dense(2),
-    ], input_shape=(12, 11, 3), seed=0, dtype=dtype)
-    rng = np.random.default_rng(5)
-    for layer in model.layers:  # statistics and scales a trained model could have
-        if isinstance(layer, BatchNormalization):
-            c = layer.params["gamma"].size
-            layer.params["gamma"][...] = rng.uniform(0.5, 2.0, c)
-            layer.params["beta"][...] = rng.normal(0, 0.5, c)
-            layer.state["moving_mean"][...] = rng.normal(0, 0.3, c)
-            layer.state["moving_variance"][...] = rng.uniform(0.2, 3.0, c)
-        if isinstance(layer, Conv2D) and use_bias:
-            layer.params["b"][...] = rng.normal(0, 0.2, layer.filters)
-    return model
-
-
 def test_a_batchnorm_after_a_convolution_is_folded_into_it():
     steps = fusion.inference_steps(_norm_model().layers)
     assert [repr(step) for step in steps[:2]] == [
@@ -139,20 +147,6 @@ def test_fold_batchnorm_is_the_normalised_convolution(use_bias):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     plain_W, plain_b = fusion.fold_batchnorm(conv)  # no norm: the layer's own arrays
     assert np.shares_memory(plain_W, conv.params["W"]) and plain_b is conv.params.get("b")
-
-
-@pytest.mark.parametrize("kernels_choice", ["numba", "numpy"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("use_bias", [False, True])
-def test_infer_with_folded_batchnorm_equals_forward(monkeypatch, kernels_choice, dtype, use_bias):
-    monkeypatch.setattr(backend, "KERNELS", kernels_choice)
-    model = _norm_model(dtype, use_bias=use_bias)
-    x = np.random.default_rng(7).standard_normal((3, 12, 11, 3)).astype(dtype)
-    expected = model.forward(x, training=False).copy()
-    got = model.infer(x)
-    assert got.dtype == dtype and got.shape == expected.shape == (3, 2)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
 
 
 def test_a_folded_batchnorm_keeps_nothing_and_changes_no_weight():
