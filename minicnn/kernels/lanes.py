@@ -29,14 +29,15 @@ a lane, and on the caller's thread too (``one_blas_thread``, used by ``run`` and
 
 The count is set with ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 or later).
 Despite its name, in the pthreads build that NumPy's wheels ship it sets one count for the
-whole process (tests/kernels/test_lanes.py shows which kind is loaded); in OpenMP builds
-it is per thread. So ``one_blas_thread`` sets it to one on entry and puts the old count
+whole process (a count one thread sets is the count every thread reads); in OpenMP
+builds it is per thread. So ``one_blas_thread`` sets it to one on entry and puts the old count
 back once, on exit; a lane sets it too (a no-op in pthreads builds) and never puts it
 back. Restoring it from each lane as it finished would leave whichever value the last
 lane to finish had seen: a count, and so float sums, that depend on timing. Blocks and
 jobs from different threads take turns (a lock), as they would otherwise fight over the
 count and the cores. Products outside minicnn's kernels (your own NumPy code) run on
-OpenBLAS's count as you set it.
+OpenBLAS's count as you set it, except, in a pthreads build, one that another thread runs
+while a minicnn product is under way.
 
 With one thread configured (``NUMBA_NUM_THREADS=1``), without
 ``openblas_set_num_threads_local``, or with ``NUMBA_DISABLE_JIT=1`` (the kernels then hold
@@ -55,7 +56,7 @@ __all__ = ["lanes", "run", "one_blas_thread", "blas_threads"]
 
 
 def _openblas_local_threads():
-    """OpenBLAS's ``openblas_set_num_threads_local`` (per calling thread), or None."""
+    """OpenBLAS's ``openblas_set_num_threads_local`` (whose scope the module docstring gives), or None."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}

@@ -117,3 +117,4 @@ def test_a_training_step_leaves_openblas_as_it_found_it():
     model.fit(x, np.arange(8) % 2, epochs=1, batch_size=4, verbose=0)
     model.predict(x, verbose=0)
     assert lanes.blas_threads() == before
+
