@@ -1,4 +1,4 @@
-"""Figures for a K-class model: the K x K confusion matrix and one-vs-rest ROC curves.
+"""Figures for a K-class model: the K x K confusion matrix, one-vs-rest ROC and calibration curves.
 
 The same conventions as ``minicnn.plots`` (whose helpers these use): each function
 draws one figure on an Agg canvas (never ``pyplot``), writes it as a PNG to ``path``
@@ -11,9 +11,10 @@ one row of K scores per example.
 import numpy as np
 
 from . import metrics as M
+from .metrics.class_checks import labels_and_class_scores
 from .plots import new_figure, save_figure, style_roc_axes
 
-__all__ = ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot"]
+__all__ = ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot", "one_vs_rest_calibration_plot"]
 
 
 def _names(class_names, k):
@@ -76,5 +77,48 @@ def one_vs_rest_roc_plot(y_true, y_score, path=None, class_names=None, title="On
     ax.plot([0, 1], [0, 1], ":", color="gray", label="chance")
     style_roc_axes(ax)
     ax.set_title(f"{title}\nmacro AUC {float(np.mean(aucs)):.3f}", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def one_vs_rest_calibration_plot(y_true, y_prob, path=None, class_names=None, n_bins=10,
+                                 title="Calibration, one class against the rest"):
+    """One reliability curve per class: observed share of class c against the predicted P(c).
+
+    For class c the films are binned by ``y_prob[:, c]`` (``n_bins`` equal bins of [0, 1],
+    as ``metrics.reliability_curve``); a point on the diagonal means "of the films given
+    P(c) = 0.8, 80% are truly c". The legend gives each class's Brier score,
+    mean((p_c - [y = c])^2), and the title their sum, the K-class Brier score
+    mean(sum_c (p_c - [y = c])^2): 0 is perfect, 2 is sure and always wrong, and P = 1 / K
+    for every class gives (K - 1) / K. The lower panel counts the films in each bin of
+    each class, since a bin with few films says little.
+
+    ``y_prob``: (N, K) probabilities (a softmax output: each row in [0, 1] and summing to
+    1, within 1e-4); logits or rows that do not sum to 1 are refused, as a curve of them
+    would mean nothing.
+    """
+    y, p = labels_and_class_scores(y_true, y_prob)
+    if p.min() < 0.0 or p.max() > 1.0 or np.abs(p.sum(axis=1) - 1.0).max() > 1e-4:
+        raise ValueError("y_prob: expected probabilities, each row in [0, 1] and summing to 1 "
+                         "(pass softmax(logits), not logits)")
+    k = p.shape[1]
+    names = _names(class_names, k)
+    briers = [M.brier_score(y == c, p[:, c]) for c in range(k)]
+    fig = new_figure(5.5, 6.5)
+    ax, hax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    ax.plot([0, 1], [0, 1], ":", color="gray", label="perfectly calibrated")
+    edges = np.linspace(0, 1, n_bins + 1)
+    for c, (name, brier) in enumerate(zip(names, briers)):
+        mean_p, frac, _ = M.reliability_curve(y == c, p[:, c], n_bins=n_bins)
+        line, = ax.plot(mean_p, frac, "o-", label=f"{name} (Brier {brier:.3f})")
+        hax.hist(p[:, c], bins=edges, histtype="step", lw=1.5, color=line.get_color())
+    ax.set_ylabel("fraction truly of the class")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(f"{title}\nK-class Brier score {sum(briers):.3f}", fontsize=10)
+    hax.set_xlabel("predicted probability of the class")
+    hax.set_ylabel("films")
     fig.tight_layout()
     return save_figure(fig, path)

@@ -66,7 +66,8 @@ def test_no_pyplot_backend_switch(tmp_path, data):
     assert matplotlib.get_backend() == before
 
 
-@pytest.mark.parametrize("name", ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot"])
+@pytest.mark.parametrize("name", ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot",
+                                  "one_vs_rest_calibration_plot"])
 def test_without_a_path_the_figure_is_returned_and_equals_the_png(tmp_path, data, name):
     import io
 
@@ -75,7 +76,8 @@ def test_without_a_path_the_figure_is_returned_and_equals_the_png(tmp_path, data
     from minicnn.plots import DPI
 
     y, scores = data
-    second = scores.argmax(axis=1) if name.startswith("multiclass") else scores
+    second = {"multiclass_confusion_matrix_plot": scores.argmax(axis=1),
+              "one_vs_rest_roc_plot": scores, "one_vs_rest_calibration_plot": _softmax(scores)}[name]
     draw = getattr(PM, name)
     fig = draw(y, second, class_names=CLASSES)
     assert isinstance(fig, Figure) and fig.axes
@@ -83,3 +85,33 @@ def test_without_a_path_the_figure_is_returned_and_equals_the_png(tmp_path, data
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     assert buffer.getvalue() == (tmp_path / "f.png").read_bytes()
+
+
+def _softmax(scores):
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_one_vs_rest_calibration_plot_writes_a_png_and_refuses_non_probabilities(tmp_path, data):
+    y, scores = data
+    probs = _softmax(scores)
+    out = PM.one_vs_rest_calibration_plot(y, probs, tmp_path / "cal.png", CLASSES)
+    assert out == str(tmp_path / "cal.png")
+    good = read_png(out)
+    sure = read_png(PM.one_vs_rest_calibration_plot(y, np.eye(3)[y], tmp_path / "sure.png", CLASSES))
+    assert good.shape == sure.shape and np.abs(good - sure).mean() > 0.5
+    with pytest.raises(ValueError, match="softmax"):
+        PM.one_vs_rest_calibration_plot(y, scores, tmp_path / "x.png")           # logits
+    with pytest.raises(ValueError, match="summing to 1"):
+        PM.one_vs_rest_calibration_plot(y, probs * 0.5, tmp_path / "x.png")      # rows sum to 0.5
+    with pytest.raises(ValueError, match="class_names has 2 names"):
+        PM.one_vs_rest_calibration_plot(y, probs, tmp_path / "x.png", ["a", "b"])
+
+
+def test_the_calibration_title_gives_the_k_class_brier_score(data):
+    """sum_c mean((p_c - [y = c])^2): (K - 1) / K for P = 1/K everywhere, 0 for sure and right."""
+    y, _ = data
+    uniform = PM.one_vs_rest_calibration_plot(y, np.full((len(y), 3), 1 / 3), class_names=CLASSES)
+    assert "Brier score 0.667" in uniform.axes[0].get_title()
+    sure = PM.one_vs_rest_calibration_plot(y, np.eye(3)[y], class_names=CLASSES)
+    assert "Brier score 0.000" in sure.axes[0].get_title()

@@ -250,7 +250,7 @@ def pick_for_class(y, p, c, per_kind=PER_KIND):
 
 
 def explain(model, prepared, test, results, args, out):
-    """Step 6: the 3 x 3 confusion matrix, one-vs-rest ROC, Grad-CAM for the called class.
+    """Step 6: the 3 x 3 confusion matrix, one-vs-rest ROC and calibration, Grad-CAM for the called class.
 
     Grad-CAM explains the logit of the class each film was CALLED (``class_index``), for the
     films the model was surest of (right and wrong) in each called class. The lung-box share
@@ -266,6 +266,10 @@ def explain(model, prepared, test, results, args, out):
         figures_out["One-vs-rest ROC curves (test)"] = plots_multiclass.one_vs_rest_roc_plot(
             y, p, os.path.join(out, "roc.png"), class_names=names,
             title="One-vs-rest ROC curves (test)")
+    figures_out["Calibration, one class against the rest (test)"] = \
+        plots_multiclass.one_vs_rest_calibration_plot(
+            y, p, os.path.join(out, "calibration.png"), class_names=names,
+            title="Calibration, one class against the rest (test)")
     shares = lung_box_shares(model, prepared.test, args.preprocess)
     finite = np.isfinite(shares)
     top, left, bottom, right = LUNG_BOX

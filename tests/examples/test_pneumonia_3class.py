@@ -45,7 +45,7 @@ def test_the_run_writes_every_output_and_the_console_says_the_figures(three):
     tmp_path, result = three
     out = tmp_path / "run"
     for name in ("model.npz", "metrics.json", "predictions.csv", "history.csv", "split.csv",
-                 "report.html", "curves.png", "confusion.png", "roc.png", "samples.png",
+                 "report.html", "curves.png", "confusion.png", "roc.png", "calibration.png", "samples.png",
                  "augmentation.png") + (("model.onnx",) if HAS_ONNX else ()):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     if not HAS_ONNX:
