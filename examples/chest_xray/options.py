@@ -136,8 +136,9 @@ def _training_options(p, folds_default, folds_help):
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --out (without it such an --out is refused)")
     p.add_argument("--compare", help="another run's folder (its metrics.json) shown beside this "
-                   "one in the report, e.g. a --recipe original run (default: a sub-folder of "
-                   "--out that holds a run)")
+                   "one in the report, e.g. a --recipe original run; with --task 3class, another "
+                   "3-class run or a binary run (pneumonia or not, side by side) (default: a "
+                   "sub-folder of --out that holds a run of the same task)")
     p.add_argument("--cache", default=None,
                    help="folder of the decoded-image cache (default $MINICNN_HOME/cache; "
                    "'memory' for none on disk)")

@@ -190,7 +190,11 @@ def find_comparison(folder, compare=None):
     if compare is False:
         return None
     if compare:
-        return compare, load_run(compare)
+        other = load_run(compare)
+        if other.get("task") == "3class":
+            raise ValueError(f"{compare} holds a 3-class run; its own report sets it beside a "
+                             "binary run: --task 3class --compare <this run's folder>")
+        return compare, other
     return first_run_inside(folder, lambda other: "recall" in (other.get("test") or {}))
 
 
@@ -336,17 +340,21 @@ def _first_screen(r, h):
     return HTML("".join(['<div class="top">', _headline_card(r, h), facts, "</div>"]))
 
 
+def same_test_films(folder, r, other_folder, other):
+    """``(word, detail)``: whether two runs were scored on the same test films, and how we know."""
+    mine, theirs = _test_files(folder), _test_files(other_folder)
+    if mine is not None and theirs is not None:
+        return (("the same", f" ({len(mine)} films, checked file by file in split.csv)")
+                if mine == theirs else ("DIFFERENT", ": the split.csv test lists differ"))
+    if (r.get("test") or {}).get("n") != (other.get("test") or {}).get("n"):
+        return ("DIFFERENT", ": the numbers of test films differ")
+    return ("probably the same", " (same number of films; no split.csv to check)")
+
+
 def _comparison(folder, r, h, other_folder, other):
     """This run and another, one column each, on the same rows."""
     oh = headline(other)
-    mine, theirs = _test_files(folder), _test_files(other_folder)
-    if mine is not None and theirs is not None:
-        same = (("the same", f" ({len(mine)} films, checked file by file in split.csv)")
-                if mine == theirs else ("DIFFERENT", ": the split.csv test lists differ"))
-    elif (r.get("test") or {}).get("n") != (other.get("test") or {}).get("n"):
-        same = ("DIFFERENT", ": the numbers of test films differ")
-    else:
-        same = ("probably the same", " (same number of films; no split.csv to check)")
+    same = same_test_films(folder, r, other_folder, other)
 
     def col(res, hh):
         s = res.get("settings", {})

@@ -23,7 +23,8 @@ from minicnn.report import HTML, esc, page, section, table, write_page
 
 from .classes import words
 from .report import (REPORT_CSS, caveats_section, data_table, details_section, figure_section,
-                     first_run_inside, interval_text, load_run, model_line, percent_text)
+                     first_run_inside, interval_text, load_run, model_line, percent_text,
+                     same_test_films)
 
 _EXTRA_CSS = HTML("""<style>
 .classes { width: 100%; border-collapse: collapse; margin: .2em 0 .5em; }
@@ -188,18 +189,18 @@ def _stress_table(r):
 
 
 def find_comparison(folder, compare=None):
-    """``(folder, metrics)`` of another 3-class run to show beside this one, or None.
+    """``(folder, metrics)`` of another run to show beside this one, or None.
 
-    ``compare`` if given (it must be a 3-class run: ValueError otherwise); else the first
-    sub-folder of ``folder`` holding a 3-class run; ``compare=False``: none.
+    ``compare`` if given: another 3-class run (every figure side by side), or a binary run
+    (the question both answer, pneumonia or not, side by side: :func:`_beside_binary`);
+    else the first sub-folder of ``folder`` holding a 3-class run; ``compare=False``: none.
     """
     if compare is False:
         return None
     if compare:
         other = load_run(compare)
-        if other.get("task") != "3class":
-            raise ValueError(f"{compare} holds a binary run; a 3-class run is compared only "
-                             "with another 3-class run")
+        if other.get("task") != "3class" and "recall" not in (other.get("test") or {}):
+            raise ValueError(f"{compare} holds no test results to compare with")
         return compare, other
     return first_run_inside(folder,
                             lambda other: other.get("task") == "3class" and other.get("headline"))
@@ -226,6 +227,45 @@ def _comparison(r, other_folder, other):
                    id="compare")
 
 
+def _beside_binary(folder, r, other_folder, other):
+    """Pneumonia or not, from this run's three classes and from a binary run, on one table.
+
+    This run scores pneumonia by P(BACTERIA) + P(VIRUS) = 1 - P(NORMAL) and calls it when
+    BACTERIA or VIRUS is the most likely class; the binary run by its P(pneumonia) and its
+    threshold chosen on validation. The AUCs compare the rankings; sensitivity and
+    specificity compare the two calls, each at its own rule.
+    """
+    mine, theirs = r["test"]["pneumonia_vs_normal"], other["test"]
+    cm3, (tn, fp), (fn, tp) = r["test"]["confusion_matrix"], *theirs["confusion_matrix"]
+
+    def with_ci(text, ci, as_percent=True):
+        return f"{text} ({interval_text(ci, as_percent)})" if ci else text
+
+    rows = [
+        ["score", "1 - P(NORMAL), of three classes", "P(pneumonia)"],
+        ["call", "BACTERIA or VIRUS the most likely class",
+         f"P(pneumonia) at least {theirs['threshold']:.3f} (chosen on validation)"],
+        ["AUC", with_ci(f"{mine['auc']:.3f}", mine.get("auc_ci"), False),
+         with_ci(f"{theirs['auc']:.3f}", theirs.get("auc_ci"), False)],
+        ["sensitivity", with_ci(percent_text(mine["sensitivity"]), mine.get("sensitivity_ci")),
+         with_ci(percent_text(theirs["recall"]), theirs.get("recall_ci"))],
+        ["specificity", with_ci(percent_text(mine["specificity"]), mine.get("specificity_ci")),
+         with_ci(percent_text(theirs["specificity"]), theirs.get("specificity_ci"))],
+        # Rows of the 3 x 3 matrix: truth NORMAL, BACTERIA, VIRUS; column 0: called NORMAL.
+        ["missed pneumonias", f"{cm3[1][0] + cm3[2][0]} of {mine['n_pneumonia']}", f"{fn} of {fn + tp}"],
+        ["false alarms", f"{cm3[0][1] + cm3[0][2]} of {mine['n_normal']}", f"{fp} of {tn + fp}"],
+    ]
+    same = same_test_films(folder, r, other_folder, other)
+    name = os.path.basename(os.path.normpath(other_folder))
+    return section(
+        "Pneumonia or not: this run beside a binary run",
+        HTML(f"<p>The question both models answer. Both columns are scored on "
+             f"<strong>{esc(same[0])}</strong> test films{esc(same[1])}; intervals are "
+             "bootstrap 95%. The AUCs compare how the films are ranked; sensitivity and "
+             "specificity compare the two calls, each made by its own rule.</p>"),
+        table(rows, head=["", "this run (3 classes)", f"binary: {name}"]), id="compare")
+
+
 def build(folder, compare=None):
     """The page of the 3-class run in ``folder`` as HTML text (``compare`` as in
     :func:`find_comparison`)."""
@@ -248,7 +288,8 @@ def build(folder, compare=None):
     body.append(_stress_table(r))
     other = find_comparison(folder, compare)
     if other is not None and h is not None:
-        body.append(_comparison(r, *other))
+        body.append(_comparison(r, *other) if other[1].get("task") == "3class"
+                    else _beside_binary(folder, r, *other))
     shown = ("Confusion matrix (test)", "One-vs-rest ROC curves (test)")  # in "meaning"
     rest = dict(r, figures={t: f for t, f in r.get("figures", {}).items() if t not in shown})
     body.append(details_section(rest, folder))

@@ -201,3 +201,26 @@ def test_cv_takes_the_task_and_scores_each_fold_by_macro_auc(tmp_path):
     assert cv["task"] == "3class" and cv["val_auc_means"] == "macro one-vs-rest AUC"
     assert len(cv["val_auc"]) == 2 and all(0 <= a <= 1 for a in cv["val_auc"])
     assert "Validation macro one-vs-rest AUC over 2 folds" in result.stdout
+
+
+def test_the_report_sets_pneumonia_or_not_beside_a_binary_run(three):
+    """--compare <binary run>: the question both answer, each column from its own metrics.json."""
+    from chest_xray import report, report_multiclass
+
+    tmp_path, _ = three
+    binary = run(["--data", "embedded", "--epochs", "1", "--bootstrap", "50", "--out", "binary"],
+                 tmp_path, timeout=1800, unset=("MINICNN_DATA",), env_extra=OFFLINE)
+    assert binary.returncode == 0, binary.stderr[-3000:]
+    page = report_multiclass.build(str(tmp_path / "run"), compare=str(tmp_path / "binary"))
+    assert 'id="compare"' in page and "this run beside a binary run" in page
+    assert "the same</strong> test films (624 films" in page
+    mine = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    theirs = json.loads((tmp_path / "binary" / "metrics.json").read_text())["test"]
+    assert f"{mine['pneumonia_vs_normal']['auc']:.3f}" in page and f"{theirs['auc']:.3f}" in page
+    assert f"at least {theirs['threshold']:.3f}" in page
+    cm = mine["confusion_matrix"]
+    assert f"{cm[1][0] + cm[2][0]} of {mine['pneumonia_vs_normal']['n_pneumonia']}" in page
+    assert f"{theirs['confusion_matrix'][1][0]} of 390" in page
+    # The other way round is refused with what to do (the binary page has no 3-class columns).
+    with pytest.raises(ValueError, match="3-class run.*--task 3class --compare"):
+        report.find_comparison(str(tmp_path / "binary"), compare=str(tmp_path / "run"))
