@@ -44,7 +44,7 @@ from .layers.conv import Conv2D
 from .layers.normalization import BatchNormalization
 from .layers.pooling import MaxPool2D
 
-__all__ = ["fold_batchnorm", "ConvReluPool", "ConvBatchNorm", "why_not_fused",
+__all__ = ["fold_batchnorm", "FusedStep", "ConvReluPool", "ConvBatchNorm", "why_not_fused",
            "inference_steps", "infer"]
 
 
@@ -66,36 +66,48 @@ def fold_batchnorm(conv, norm=None):
     return (Wm * s).astype(Wm.dtype), folded_b.astype(Wm.dtype)
 
 
-class ConvReluPool:
-    """One inference step standing for ``conv``, ``norm`` (optional), ``relu``, ``pool`` in turn."""
+class FusedStep:
+    """An inference step standing for several layers in turn: a convolution and what follows it.
 
-    def __init__(self, conv, relu, pool, norm=None):
-        self.conv, self.norm, self.pool = conv, norm, pool
-        self.layers = tuple(layer for layer in (conv, norm, relu, pool) if layer is not None)
+    ``folded_weights(x)`` checks ``x`` against the convolution, drops what the layers kept
+    from a training step (their memory can be reused), and returns the convolution's
+    ``(Wm, b)`` with the normalisation, if any, folded in.
+    """
 
-    def __call__(self, x):
+    def __init__(self, conv, *rest, norm=None):
+        self.conv, self.norm = conv, norm
+        self.layers = (conv,) + ((norm,) if norm is not None else ()) + rest
+
+    def folded_weights(self, x):
         self.conv.check_input_shape(x.shape)
         for layer in self.layers:
-            layer.drop_kept()  # a training step's leftovers: their memory can be reused
-        Wm, b = fold_batchnorm(self.conv, self.norm)
-        return kernels.conv_relu_maxpool(x, Wm, b, self.conv.window, self.pool.window)
+            layer.drop_kept()
+        return fold_batchnorm(self.conv, self.norm)
 
     def __repr__(self):
         return f"{type(self).__name__}(" + ", ".join(layer.name for layer in self.layers) + ")"
 
 
-class ConvBatchNorm(ConvReluPool):
-    """One inference step standing for ``conv`` then ``norm``: the convolution with folded weights."""
+class ConvReluPool(FusedStep):
+    """``conv``, ``norm`` (optional), ``relu``, ``pool`` in turn, as the one fused kernel."""
 
-    def __init__(self, conv, norm):
-        self.conv, self.norm = conv, norm
-        self.layers = (conv, norm)
+    def __init__(self, conv, relu, pool, norm=None):
+        super().__init__(conv, relu, pool, norm=norm)
+        self.pool = pool
 
     def __call__(self, x):
-        self.conv.check_input_shape(x.shape)
-        for layer in self.layers:
-            layer.drop_kept()
-        Wm, b = fold_batchnorm(self.conv, self.norm)
+        Wm, b = self.folded_weights(x)
+        return kernels.conv_relu_maxpool(x, Wm, b, self.conv.window, self.pool.window)
+
+
+class ConvBatchNorm(FusedStep):
+    """``conv`` then ``norm``: the convolution with the normalisation folded into its weights."""
+
+    def __init__(self, conv, norm):
+        super().__init__(conv, norm=norm)
+
+    def __call__(self, x):
+        Wm, b = self.folded_weights(x)
         y = kernels.im2col_matmul(x, Wm, b, self.conv.window)    # cols @ W' + b'
         return y.reshape(x.shape[0], *self.conv.output_shape)
 
@@ -156,7 +168,7 @@ def infer(layers, x):
     (``minicnn.kernels.fused``), and a folded normalisation is rounded once, in the weights.
     """
     for step in inference_steps(layers):
-        if isinstance(step, ConvReluPool):
+        if isinstance(step, FusedStep):
             x = step(x)
         else:
             x = step(x, training=False)
