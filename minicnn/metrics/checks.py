@@ -15,13 +15,19 @@ __all__ = ["as_labels", "as_scores", "as_probabilities", "numeric_without_nan", 
            "labels_and_scores", "require_both_classes"]
 
 
+def _one_column(a, name):
+    """``a`` as a 1-D array: shape (N,) as is, (N, 1) flattened; else ValueError naming ``name``."""
+    a = np.asarray(a)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise ValueError(f"{name}: expected shape (N,) or (N, 1), got {a.shape}")
+    return a
+
+
 def as_labels(y, name="y_true"):
     """Flatten ``y`` to a 1-D int64 array of 0/1, or raise ValueError naming ``name``."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name}: expected shape (N,) or (N, 1), got {y.shape}")
+    y = _one_column(y, name)
     if y.dtype == bool:
         return y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.number):
@@ -35,12 +41,7 @@ def as_labels(y, name="y_true"):
 
 def as_scores(s, name="y_score"):
     """Flatten ``s`` to a 1-D float64 array without NaN, or raise ValueError naming ``name``."""
-    s = np.asarray(s)
-    if s.ndim == 2 and s.shape[1] == 1:
-        s = s[:, 0]
-    if s.ndim != 1:
-        raise ValueError(f"{name}: expected shape (N,) or (N, 1), got {s.shape}")
-    return numeric_without_nan(s, name)
+    return numeric_without_nan(_one_column(s, name), name)
 
 
 def numeric_without_nan(s, name):
