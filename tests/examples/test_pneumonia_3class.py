@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from minicnn import metrics
-from test_pneumonia_demo import HAS_ONNX, OFFLINE, ONNX_NOTE, write_test_images
+from test_pneumonia_demo import HAS_ONNX, ONNX_NOTE, run_offline, write_test_images
 from test_pneumonia_example import ROOT, run
 
 NAMES = ["NORMAL", "BACTERIA", "VIRUS"]
@@ -28,9 +28,7 @@ ARGS = ["--task", "3class", "--data", "embedded", "--epochs", "1", "--bootstrap"
 @pytest.fixture(scope="module")
 def three(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("three")
-    result = run(ARGS, tmp_path, timeout=1800, unset=("MINICNN_DATA",), env_extra=OFFLINE)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return tmp_path, result
+    return tmp_path, run_offline(ARGS, tmp_path)
 
 
 def _predictions(out, split):
@@ -193,10 +191,8 @@ def test_predict_refuses_a_model_whose_task_does_not_fit(three, tmp_path):
 
 
 def test_cv_takes_the_task_and_scores_each_fold_by_macro_auc(tmp_path):
-    result = run(["cv", "--task", "3class", "--data", "embedded", "--folds", "2", "--epochs", "1",
-                  "--limit", "200", "--out", "cv"], tmp_path, timeout=600,
-                 unset=("MINICNN_DATA",), env_extra=OFFLINE)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_offline(["cv", "--task", "3class", "--data", "embedded", "--folds", "2",
+                          "--epochs", "1", "--limit", "200", "--out", "cv"], tmp_path, timeout=600)
     cv = json.loads((tmp_path / "cv" / "metrics.json").read_text())["cv"]
     assert cv["task"] == "3class" and cv["val_auc_means"] == "macro one-vs-rest AUC"
     assert len(cv["val_auc"]) == 2 and all(0 <= a <= 1 for a in cv["val_auc"])
@@ -208,9 +204,8 @@ def test_the_report_sets_pneumonia_or_not_beside_a_binary_run(three):
     from chest_xray import report, report_multiclass
 
     tmp_path, _ = three
-    binary = run(["--data", "embedded", "--epochs", "1", "--bootstrap", "50", "--out", "binary"],
-                 tmp_path, timeout=1800, unset=("MINICNN_DATA",), env_extra=OFFLINE)
-    assert binary.returncode == 0, binary.stderr[-3000:]
+    run_offline(["--data", "embedded", "--epochs", "1", "--bootstrap", "50", "--out", "binary"],
+                tmp_path)
     page = report_multiclass.build(str(tmp_path / "run"), compare=str(tmp_path / "binary"))
     assert 'id="compare"' in page and "this run beside a binary run" in page
     assert "the same</strong> test films (624 films" in page

@@ -25,12 +25,17 @@ OFFLINE = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1
            "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "no_proxy": ""}
 
 
+def run_offline(args, tmp_path, timeout=1800):
+    """The example run as on a machine with no data and no network; it must succeed."""
+    result = run(args, tmp_path, timeout=timeout, unset=("MINICNN_DATA",), env_extra=OFFLINE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("demo")
-    result = run(DEMO_ARGS, tmp_path, timeout=1800, unset=("MINICNN_DATA",), env_extra=OFFLINE)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return tmp_path, result
+    return tmp_path, run_offline(DEMO_ARGS, tmp_path)
 
 
 def test_the_demo_says_what_it_is_in_one_line_and_runs_to_its_report(demo):
