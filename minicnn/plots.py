@@ -53,6 +53,15 @@ def style_roc_axes(ax):
     ax.legend(loc="lower right", fontsize=8)
 
 
+def style_reliability_axes(ax, ylabel):
+    """Reliability axes: observed share (``ylabel``) against predicted probability on [0, 1]^2."""
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+
+
 def save_figure(fig, path):
     """Write ``fig`` to ``path`` as a PNG and return ``path``; with no path, return ``fig``."""
     if path is None:
@@ -410,11 +419,7 @@ def calibration_plot(y_true, y_prob, path=None, n_bins=10, title="Calibration"):
     ax, hax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], ":", color="gray", label="perfectly calibrated")
     ax.plot(mean_p, frac, "o-", label=f"model (Brier {M.brier_score(y, p):.3f})")
-    ax.set_ylabel("fraction positive")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    style_reliability_axes(ax, "fraction positive")
     ax.set_title(title)
     edges = np.linspace(0, 1, n_bins + 1)
     hax.hist([p[y == 0], p[y == 1]], bins=edges, stacked=True, label=["negative", "positive"])

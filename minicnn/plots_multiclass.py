@@ -12,7 +12,7 @@ import numpy as np
 
 from . import metrics as M
 from .metrics.class_checks import labels_and_class_scores
-from .plots import new_figure, save_figure, style_roc_axes
+from .plots import new_figure, save_figure, style_reliability_axes, style_roc_axes
 
 __all__ = ["multiclass_confusion_matrix_plot", "one_vs_rest_roc_plot", "one_vs_rest_calibration_plot"]
 
@@ -112,11 +112,7 @@ def one_vs_rest_calibration_plot(y_true, y_prob, path=None, class_names=None, n_
         mean_p, frac, _ = M.reliability_curve(y == c, p[:, c], n_bins=n_bins)
         line, = ax.plot(mean_p, frac, "o-", label=f"{name} (Brier {brier:.3f})")
         hax.hist(p[:, c], bins=edges, histtype="step", lw=1.5, color=line.get_color())
-    ax.set_ylabel("fraction truly of the class")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    style_reliability_axes(ax, "fraction truly of the class")
     ax.set_title(f"{title}\nK-class Brier score {sum(briers):.3f}", fontsize=10)
     hax.set_xlabel("predicted probability of the class")
     hax.set_ylabel("films")
